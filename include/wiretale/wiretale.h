@@ -75,6 +75,12 @@ typedef struct wt_options {
 	int show_secrets; /* --show-secrets */
 	int progress;     /* show progress on stderr */
 	int no_dissect;   /* flows only (follow, bench of the lower layers) */
+
+	/* wiretale follow --message N: the SMTP/POP3/IMAP dissectors write the
+	 * bytes of the Nth message seen (from 1, in order of completion) to
+	 * message_out.  0: none. */
+	uint64_t message_index;
+	FILE *message_out;
 } wt_options_t;
 
 typedef struct wt_ctx wt_ctx_t;
