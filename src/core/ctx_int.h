@@ -65,6 +65,7 @@ struct wt_ctx {
 	json_t *files;          /* [{"name","frames","status"}] */
 	json_t *caps_hit;       /* {"cap": n} */
 	json_t *records_out;    /* {"type": n} */
+	uint64_t messages_seen;
 	bool finished;
 };
 

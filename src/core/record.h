@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -44,6 +46,14 @@ json_t *wt_json_bytes(const uint8_t *p, size_t n);
 /* The same escaping into a caller's buffer; returns the length written
  * (always NUL-terminated, truncated to cap-1). */
 size_t wt_escape_bytes(const uint8_t *p, size_t n, char *out, size_t cap);
+
+/*
+ * Messages (SMTP DATA/BDAT, POP3 RETR/TOP, IMAP FETCH bodies) are numbered
+ * 1, 2, 3 ... in order of their start, for `wiretale follow --message N`.
+ * Returns the new message's number; *out is set to the FILE to copy the
+ * message's raw bytes to when it is the one asked for, else NULL.
+ */
+uint64_t wt_message_next(wt_ctx_t *ctx, FILE **out);
 
 /* Named counters of the lower layers, summed in the "summary" record. */
 #define WT_COUNTERS(X)                                                      \
