@@ -191,6 +191,13 @@ read_block(wt_pcapng_t *r, uint32_t *type, uint32_t *len)
 	c = wt_cur_make(hdr, 8);
 	/* The SHB type is a palindrome: readable before the order is known. */
 	t = wt_cur_be32(&c);
+	if (r->off == 0 && t != BT_SHB) {
+		/* A pcapng file starts with a section header; anything else
+		 * is another format (or none). */
+		set_err(r, "not a pcapng file (first block type 0x%08" PRIx32 ")",
+			t);
+		return -1;
+	}
 	if (t == BT_SHB) {
 		uint32_t bom;
 		wt_cursor_t m;
