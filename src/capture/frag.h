@@ -19,7 +19,7 @@ typedef struct wt_frag_key {
 /*
  * Adds one fragment: `data` holds `len` bytes of the fragmentable part
  * starting at byte `offset`; `more` is the MF / M flag.
- * Returns 1 when this completes the datagram: *out/*outlen then hold the
+ * Returns 1 when this completes the datagram: *out and *outlen then hold the
  * reassembled payload (valid until the next call on the table); 0 when the
  * fragment is held; -1 when it is dropped (counted: cap, too big, bad).
  * Overlap policy: the first data received for a byte wins (documented in

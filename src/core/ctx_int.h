@@ -66,8 +66,12 @@ struct wt_ctx {
 	json_t *caps_hit;       /* {"cap": n} */
 	json_t *records_out;    /* {"type": n} */
 	uint64_t messages_seen;
+	uint64_t tcp_buffered; /* bytes held by all TCP reassembly */
 	bool finished;
 };
+
+/* LINKTYPE_* (pcapng) to DLT_* (libpcap) */
+int wt_linktype_to_dlt(int linktype);
 
 /* The flow table's public face inside the library (src/flow/flow.c). */
 struct wt_flow_table *wt_flows_new(wt_ctx_t *ctx);

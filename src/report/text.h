@@ -13,6 +13,8 @@
 typedef struct wt_text wt_text_t;
 
 wt_text_t *wt_text_new(FILE *out);
+/* Print each record as it arrives (live capture) instead of in sections. */
+void wt_text_set_streaming(wt_text_t *t, int on);
 /* A wt_record_fn: buffers or prints the record. */
 void wt_text_record(void *text, json_t *rec);
 /* Prints what was held back (per-capture summaries) and frees. */
