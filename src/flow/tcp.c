@@ -219,7 +219,9 @@ insert_ooo(wt_ctx_t *ctx, wt_flow_t *f, int dir, uint64_t off,
 		wt_count(ctx, WT_C_TCP_FLOW_CAP, 1);
 		/* Waiting longer cannot help: the hole is lost. */
 		skip_hole(ctx, f, dir, pkt);
-		if (h->ooo_bytes + n > flow_cap(ctx))
+		if (off <= h->delivered)
+			capped = false; /* now in order: the caller drains it */
+		else if (h->ooo_bytes + n > flow_cap(ctx))
 			return -1;
 	}
 	if (capped && ctx->tcp_buffered + n > ctx->opt.max_total_buffer) {
