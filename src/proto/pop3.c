@@ -103,6 +103,7 @@ typedef struct pop3 {
 	uint64_t last_frame;
 
 	bool discard[2];    /* dropping the rest of an overlong or gapped line */
+	bool resync[2];     /* first data after a gap: is it a line start? */
 	bool seen_server;   /* any server line: the first is the greeting */
 	bool client_gap;    /* commands lost: responses may not match */
 
@@ -919,6 +920,32 @@ strip_eol(wt_cursor_t full)
 	return line;
 }
 
+static bool
+line_start_after_gap(const pop3_t *s, wt_dir_t dir, wt_cursor_t c)
+{
+	wt_cursor_t verb;
+	ptrdiff_t lf = wt_cur_find(&c, '\n');
+	if (lf < 0)
+		return false;
+	c.len = c.off + (size_t)lf;
+	if (dir == WT_TO_CLIENT)
+		return s->srv == SRV_STATUS && (is_ok(c) || is_err(c));
+	if (!cur_token(&c, &verb))
+		return false;
+	if (verb.len > verb.off && cur_peek8(&verb) >= 0) {
+		wt_cursor_t v = verb;
+		/* strip a CR left at the end of a bare verb ("QUIT\r") */
+		if (wt_cur_left(&v) > 1) {
+			wt_cursor_t t = v;
+			wt_cur_seek(&t, v.len - 1);
+			if (wt_cur_u8(&t) == '\r')
+				v.len--;
+		}
+		return cmd_of(v) != CMD_OTHER;
+	}
+	return false;
+}
+
 static size_t
 pop3_data(void *st, wt_dir_t dir, const uint8_t *p, size_t n,
 	  const wt_pkt_t *pkt)
@@ -940,6 +967,13 @@ pop3_data(void *st, wt_dir_t dir, const uint8_t *p, size_t n,
 		return n;
 	}
 
+	if (s->resync[dir]) {
+		/* Segments mostly end at line ends: if what follows the hole
+		 * reads as a command or a status line, take it whole. */
+		s->resync[dir] = false;
+		if (line_start_after_gap(s, dir, c))
+			s->discard[dir] = false;
+	}
 	while (wt_cur_left(&c) > 0 && !s->encrypted) {
 		ptrdiff_t lf = wt_cur_find(&c, '\n');
 		wt_cursor_t full, line;
@@ -989,8 +1023,9 @@ pop3_gap(void *st, wt_dir_t dir, uint64_t n, const wt_pkt_t *pkt)
 	pop3_warn(s, pkt, "POP3_GAP", "%llu bytes missing from the %s",
 		  (unsigned long long)n,
 		  dir == WT_TO_SERVER ? "client" : "server");
-	/* Whatever follows the hole starts in the middle of a line. */
+	/* Whatever follows the hole may start in the middle of a line. */
 	s->discard[dir] = true;
+	s->resync[dir] = true;
 	if (dir == WT_TO_SERVER) {
 		s->client_gap = true;
 		s->in_sasl = false;
