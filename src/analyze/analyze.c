@@ -1,26 +1,46 @@
 /* \summary: the analyze layer's hooks: transactions, chains and flows */
 #include "analyze/dns_tx.h"
+#include "analyze/story.h"
 #include "core/ctx_int.h"
 
-/* TEMPORARY while the DNS module is written in parallel. */
+/* TEMPORARY while the analyzers are written in parallel: weak, so the
+ * library links before every one exists. */
 #pragma weak wt_dnstx_new
 #pragma weak wt_dnstx_expire
 #pragma weak wt_dnstx_finish
 #pragma weak wt_dnstx_free
+#pragma weak wt_resolve_new
+#pragma weak wt_resolve_observe
+#pragma weak wt_resolve_expire
+#pragma weak wt_resolve_finish
+#pragma weak wt_resolve_free
+#pragma weak wt_mailflow_new
+#pragma weak wt_mailflow_observe
+#pragma weak wt_mailflow_expire
+#pragma weak wt_mailflow_finish
+#pragma weak wt_mailflow_free
 
 int
 wt_analyze_init(wt_ctx_t *ctx)
 {
-	if (wt_dnstx_new)
-		ctx->dnstx = wt_dnstx_new(ctx);
+	if (wt_dnstx_new && !(ctx->dnstx = wt_dnstx_new(ctx)))
+		return -1;
+	if (ctx->opt.no_dissect)
+		return 0; /* follow: flows only, no story */
+	if (wt_resolve_new && !(ctx->resolve = wt_resolve_new(ctx)))
+		return -1;
+	if (wt_mailflow_new && !(ctx->mailflow = wt_mailflow_new(ctx)))
+		return -1;
 	return 0;
 }
 
 void
 wt_analyze_observe(wt_ctx_t *ctx, json_t *rec)
 {
-	(void)ctx;
-	(void)rec;
+	if (ctx->resolve)
+		wt_resolve_observe(ctx->resolve, rec);
+	if (ctx->mailflow)
+		wt_mailflow_observe(ctx->mailflow, rec);
 }
 
 void
@@ -28,13 +48,23 @@ wt_analyze_expire(wt_ctx_t *ctx, const wt_time_t *now)
 {
 	if (ctx->dnstx)
 		wt_dnstx_expire(ctx->dnstx, now);
+	if (ctx->resolve)
+		wt_resolve_expire(ctx->resolve, now);
+	if (ctx->mailflow)
+		wt_mailflow_expire(ctx->mailflow, now);
 }
 
+/* In dependency order: pending transactions first (they feed the chains),
+ * then the chains (the mail flows read resolutions), then the flows. */
 void
 wt_analyze_finish(wt_ctx_t *ctx)
 {
 	if (ctx->dnstx)
 		wt_dnstx_finish(ctx->dnstx);
+	if (ctx->resolve)
+		wt_resolve_finish(ctx->resolve);
+	if (ctx->mailflow)
+		wt_mailflow_finish(ctx->mailflow);
 }
 
 void
@@ -42,5 +72,11 @@ wt_analyze_free(wt_ctx_t *ctx)
 {
 	if (ctx->dnstx)
 		wt_dnstx_free(ctx->dnstx);
+	if (ctx->resolve)
+		wt_resolve_free(ctx->resolve);
+	if (ctx->mailflow)
+		wt_mailflow_free(ctx->mailflow);
 	ctx->dnstx = NULL;
+	ctx->resolve = NULL;
+	ctx->mailflow = NULL;
 }

@@ -84,6 +84,7 @@ wt_ctx_free(wt_ctx_t *ctx)
 	json_decref(ctx->warning_counts);
 	json_decref(ctx->files);
 	json_decref(ctx->records_out);
+	json_decref(ctx->emit_queue);
 	free(ctx);
 }
 

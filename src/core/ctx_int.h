@@ -66,6 +66,8 @@ struct wt_ctx {
 	json_t *caps_hit;       /* {"cap": n} */
 	json_t *records_out;    /* {"type": n} */
 	uint64_t messages_seen;
+	bool emitting;      /* inside wt_emit */
+	json_t *emit_queue; /* records emitted meanwhile */
 	uint64_t tcp_buffered; /* bytes held by all TCP reassembly */
 	bool finished;
 };

@@ -7,15 +7,12 @@
 #include "core/ctx_int.h"
 #include "core/record.h"
 
-void
-wt_emit(wt_ctx_t *ctx, json_t *rec)
+static void
+deliver(wt_ctx_t *ctx, json_t *rec)
 {
-	const char *type;
+	const char *type = json_string_value(json_object_get(rec, "type"));
 	size_t i;
 
-	if (!rec)
-		return;
-	type = json_string_value(json_object_get(rec, "type"));
 	if (type && ctx->records_out) {
 		json_t *n = json_object_get(ctx->records_out, type);
 		json_object_set_new(ctx->records_out, type,
@@ -27,6 +24,29 @@ wt_emit(wt_ctx_t *ctx, json_t *rec)
 	for (i = 0; i < ctx->n_sinks; i++)
 		ctx->sinks[i].fn(ctx->sinks[i].user, rec);
 	json_decref(rec);
+}
+
+void
+wt_emit(wt_ctx_t *ctx, json_t *rec)
+{
+	if (!rec)
+		return;
+	/* A record emitted while another is being delivered (an analyzer
+	 * reacting to it) waits until that one has reached the sinks. */
+	if (ctx->emitting) {
+		if (!ctx->emit_queue)
+			ctx->emit_queue = json_array();
+		json_array_append_new(ctx->emit_queue, rec);
+		return;
+	}
+	ctx->emitting = true;
+	deliver(ctx, rec);
+	while (ctx->emit_queue && json_array_size(ctx->emit_queue) > 0) {
+		json_t *next = json_incref(json_array_get(ctx->emit_queue, 0));
+		json_array_remove(ctx->emit_queue, 0);
+		deliver(ctx, next);
+	}
+	ctx->emitting = false;
 }
 
 void
