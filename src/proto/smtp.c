@@ -85,6 +85,7 @@ typedef struct smtp {
 	bool bdat_last;
 	bool any_command;      /* a known command was seen */
 	bool data_gap;         /* the message being read lost bytes */
+	bool end_queued;       /* the DATA entry already awaits the final reply */
 
 	/* AUTH exchange in progress */
 	bool auth_active;
@@ -799,7 +800,8 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 			return;
 	}
 	s->greeted = true;
-	if (s->cmode == C_DATA && (!e || e->verb != V_DATA)) {
+	if (s->cmode == C_DATA && (!e || (e->verb != V_DATA &&
+					   !(e->verb == V_DATA_END && s->end_queued)))) {
 		/* The server answered the end of a message whose "." we
 		 * never saw (it fell into a gap): the message is over. */
 		SMTP_WARN(s, pkt, "SMTP_DATA_END_UNSEEN",
@@ -861,6 +863,7 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 			if (s->cmode == C_CMD) {
 				s->cmode = C_DATA;
 				s->dstate = D_BOL;
+				s->end_queued = false;
 				msg_start(s, pkt, e->tx);
 			}
 		} else if (e->tx) {
@@ -870,6 +873,9 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 		}
 		break;
 	case V_DATA_END:
+		if (code == 354)
+			return; /* the 354 of a DATA whose message we already read */
+		/* fall through */
 	case V_BDAT:
 		if (e->tx && (e->verb == V_DATA_END || e->last || code / 100 != 2)) {
 			json_object_set_new(e->tx, "reply_code", json_integer(code));
@@ -1009,7 +1015,9 @@ data_ended(smtp_t *s, const wt_pkt_t *pkt)
 	s->dstate = D_BOL;
 	/* the server's reply to the end of the message comes after any
 	 * reply still owed (RFC 2920 §3.1) */
-	q_push(s, pkt, V_DATA_END, tx, NULL, NULL, false);
+	if (!s->end_queued)
+		q_push(s, pkt, V_DATA_END, tx, NULL, NULL, false);
+	s->end_queued = false;
 	s->tx = NULL;
 }
 
@@ -1059,6 +1067,34 @@ looks_tls(wt_cursor_t c)
 	return p && p[0] == 0x16 && p[1] == 0x03;
 }
 
+/* After a gap: does the data start with what a line of that side starts
+ * with (a reply code, a known command)?  Then there is nothing to skip. */
+static bool
+line_starts_well(smtp_t *s, wt_dir_t dir, wt_cursor_t c)
+{
+	const uint8_t *p;
+	if (dir == WT_TO_CLIENT) {
+		p = wt_cur_peek(&c, 4);
+		return p && is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) &&
+		       (p[3] == ' ' || p[3] == '-' || p[3] == '\r');
+	}
+	if (s->auth_active)
+		return false;
+	{
+		ptrdiff_t lf = wt_cur_find(&c, '\n');
+		wt_cursor_t w;
+		if (lf < 0)
+			return false;
+		wt_cursor_t t = c;
+		c.len = c.off + (size_t)lf;
+		if (lf > 0 && wt_cur_seek(&t, c.len - 1) &&
+		    (p = wt_cur_peek(&t, 1)) != NULL && p[0] == '\r')
+			c.len--;
+		w = cur_word(&c);
+		return verb_lookup(&w) != V_UNKNOWN;
+	}
+}
+
 /* Lines of either side, with the overlong-line and resync rules. */
 static size_t
 lines_scan(smtp_t *s, wt_dir_t dir, wt_cursor_t *c, const wt_pkt_t *pkt,
@@ -1066,6 +1102,8 @@ lines_scan(smtp_t *s, wt_dir_t dir, wt_cursor_t *c, const wt_pkt_t *pkt,
 {
 	wt_cursor_t line;
 	*need_more = false;
+	if (s->resync[dir] && line_starts_well(s, dir, *c))
+		s->resync[dir] = false;
 	if (s->discard[dir] || s->resync[dir]) {
 		ptrdiff_t lf = wt_cur_find(c, '\n');
 		if (lf < 0) {
@@ -1147,9 +1185,13 @@ smtp_data(void *st, wt_dir_t dir, const uint8_t *p, size_t n, const wt_pkt_t *pk
 		if (dir == WT_TO_SERVER) {
 			smtp_pending_t *b = q_back(s);
 			if (s->cmode == C_CMD && b && b->verb == V_DATA && !s->auth_active) {
-				/* bytes after an unanswered DATA are the message */
+				/* Bytes after an unanswered DATA are the message;
+				 * its entry now awaits the final reply (a 354 that
+				 * still comes is taken as an intermediate one). */
 				s->cmode = C_DATA;
 				s->dstate = D_BOL;
+				b->verb = V_DATA_END;
+				s->end_queued = true;
 				if (b->tx)
 					json_object_set_new(b->tx, "mode", json_string("data"));
 				msg_start(s, pkt, b->tx);
