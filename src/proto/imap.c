@@ -92,11 +92,14 @@ typedef struct imap_unit {
 typedef struct imap_dir {
 	bool discard;           /* dropping bytes up to the next LF */
 	bool discard_ends_unit; /* ... and that LF ends the command/response */
+	bool resync;            /* first data after a gap: is it a line start? */
 	uint64_t lit_left;
 	uint64_t lit_size;
 	uint64_t lit_got;
 	uint8_t lit_kind;
 	bool lit_sync;
+	bool lit_partial;
+	char lit_item[128];
 	uint8_t lit_buf[IMAP_LIT_KEEP];
 	size_t lit_buf_len;
 	imap_msg_t msg;
@@ -781,15 +784,32 @@ literal_begin(imap_t *s, wt_dir_t dir, uint64_t size, bool sync,
 		kind = fetch_item(before, item, sizeof item, &partial);
 	}
 	d->lit_kind = kind;
-	if (kind == LK_MSG_FULL || kind == LK_MSG_HEADER)
-		msg_begin(s, d, kind, item, partial, size, pkt);
+	d->lit_partial = partial;
+	snprintf(d->lit_item, sizeof d->lit_item, "%s", item);
+}
+
+static bool
+lit_is_msg(const imap_dir_t *d)
+{
+	return d->lit_kind == LK_MSG_FULL || d->lit_kind == LK_MSG_HEADER;
+}
+
+/* A message starts with its first byte, not its announcement: a client's
+ * sync literal the server refuses never comes. */
+static void
+literal_msg_start(imap_t *s, imap_dir_t *d, const wt_pkt_t *pkt)
+{
+	if (lit_is_msg(d) && !d->msg.active && d->lit_got == 0)
+		msg_begin(s, d, d->lit_kind, d->lit_item, d->lit_partial,
+			  d->lit_size, pkt);
 }
 
 static void
-literal_bytes(imap_dir_t *d, wt_cursor_t w)
+literal_bytes(imap_t *s, imap_dir_t *d, wt_cursor_t w, const wt_pkt_t *pkt)
 {
 	size_t n = wt_cur_left(&w);
 	const uint8_t *p = cur_ptr(&w);
+	literal_msg_start(s, d, pkt);
 	d->lit_got += n;
 	switch (d->lit_kind) {
 	case LK_KEEP:
@@ -812,6 +832,8 @@ static void
 literal_end(imap_t *s, wt_dir_t dir, const wt_pkt_t *pkt, bool complete)
 {
 	imap_dir_t *d = &s->d[dir];
+	if (d->lit_size == 0)
+		literal_msg_start(s, d, pkt);
 	d->lit_left = 0;
 	if (d->lit_kind == LK_KEEP && complete &&
 	    d->lit_buf_len == d->lit_size) {
@@ -1444,6 +1466,33 @@ strip_eol(wt_cursor_t full)
 	return line;
 }
 
+/* "tag SP command" from a client, "* ", "+" or "tag SP OK|NO|BAD" from a
+ * server (RFC 3501 section 2.2). */
+static bool
+line_start_after_gap(wt_dir_t dir, wt_cursor_t c)
+{
+	wt_cursor_t tag, word;
+	ptrdiff_t lf = wt_cur_find(&c, '\n');
+	int b;
+	if (lf < 0)
+		return false;
+	c.len = c.off + (size_t)lf;
+	b = cur_peek8(&c);
+	if (dir == WT_TO_CLIENT && (b == '*' || b == '+'))
+		return true;
+	if (!cur_token(&c, &tag) || !cur_token(&c, &word))
+		return false;
+	if (dir == WT_TO_CLIENT)
+		return cur_iprefix(word, "OK") || cur_iprefix(word, "NO") ||
+		       cur_iprefix(word, "BAD");
+	while (wt_cur_has(&word, 1)) {
+		b = upper(wt_cur_u8(&word));
+		if (!(b >= 'A' && b <= 'Z') && b != '\r')
+			return false;
+	}
+	return true;
+}
+
 static size_t
 imap_data(void *st, wt_dir_t dir, const uint8_t *p, size_t n,
 	  const wt_pkt_t *pkt)
@@ -1465,6 +1514,13 @@ imap_data(void *st, wt_dir_t dir, const uint8_t *p, size_t n,
 		return n;
 	}
 
+	if (d->resync) {
+		/* Segments mostly end at line ends: if what follows the hole
+		 * reads as a command or a response, take it whole. */
+		d->resync = false;
+		if (d->lit_left == 0 && line_start_after_gap(dir, c))
+			d->discard = false;
+	}
 	while (wt_cur_left(&c) > 0 && !s->stopped) {
 		ptrdiff_t lf;
 		wt_cursor_t full;
@@ -1474,7 +1530,7 @@ imap_data(void *st, wt_dir_t dir, const uint8_t *p, size_t n,
 			size_t k = wt_cur_left(&c);
 			if (k > d->lit_left)
 				k = (size_t)d->lit_left;
-			literal_bytes(d, wt_cur_sub(&c, k));
+			literal_bytes(s, d, wt_cur_sub(&c, k), pkt);
 			d->lit_left -= k;
 			if (d->lit_left == 0)
 				literal_end(s, dir, pkt, true);
@@ -1499,6 +1555,7 @@ imap_data(void *st, wt_dir_t dir, const uint8_t *p, size_t n,
 					  dir_name(dir), IMAP_LINE_CAP);
 				if (!d->u.active)
 					unit_reset(&d->u);
+				parse_add(&d->u, cur_ptr(&c), wt_cur_left(&c));
 				disp_add_wire(&d->u, wt_cur_rest(&c));
 				d->u.disp_trunc = true;
 				d->discard = true;
@@ -1526,6 +1583,7 @@ imap_gap(void *st, wt_dir_t dir, uint64_t n, const wt_pkt_t *pkt)
 	imap_warn(s, pkt, "IMAP_GAP", "%llu bytes missing from the %s",
 		  (unsigned long long)n, dir_name(dir));
 	if (d->lit_left > 0) {
+		literal_msg_start(s, d, pkt);
 		if (d->msg.active)
 			d->msg.gap = true;
 		if (n < d->lit_left) {
@@ -1541,9 +1599,10 @@ imap_gap(void *st, wt_dir_t dir, uint64_t n, const wt_pkt_t *pkt)
 		d->u.disp_trunc = true;
 		unit_end(s, dir, pkt);
 	}
-	/* Whatever follows the hole starts in the middle of a line. */
+	/* Whatever follows the hole may start in the middle of a line. */
 	d->discard = true;
 	d->discard_ends_unit = false;
+	d->resync = true;
 	if (dir == WT_TO_SERVER)
 		s->in_sasl = false;
 }
