@@ -1,0 +1,567 @@
+#!/usr/bin/env python3
+# \summary: differential test: wiretale's TCP reassembly and flow records against tshark's
+#
+# For every capture under $WT_SRC/captures (recursively) and, when present,
+# under $WT_CORPUS (public third-party captures; never copied into the
+# repository), this test
+#
+#   1. runs `wiretale follow F --stream all --out-dir D` once and compares,
+#      for every TCP stream N, D/N.client and D/N.server byte for byte with
+#      the two directions of tshark's `-z follow,tcp,raw,N` (one tshark run
+#      per file with one -z per stream);
+#   2. runs `wiretale analyze -F json F` and compares its "flow" records
+#      with tshark's conversation tables (`-z conv,tcp -z conv,udp`):
+#      endpoints, frames and bytes in each direction, conversation by
+#      conversation.
+#
+# Where tshark and wiretale legitimately differ the rule that accepts the
+# difference is next to the code that applies it, tagged ACCEPT-n; the list
+# is kept small on purpose:
+#   ACCEPT-1  tshark 4.0 writes "[N bytes missing in capture file]" into the
+#             follow output for a hole; wiretale writes nothing for a gap
+#             (it reports gaps on stderr and in the flow record).
+#   ACCEPT-2  segments overlapping with DIFFERENT bytes: tshark's follow
+#             lets a later in-order segment replace buffered out-of-order
+#             data, wiretale keeps the first data received for every byte
+#             (docs/reassembly.md).  Those directions are checked against a
+#             first-wins model built from tshark's own per-segment decode.
+#   ACCEPT-3  a damaged file (wiretale exit status 4): wiretale stops at the
+#             damage while tshark may read on (Wireshark guesses among pcap
+#             variants); wiretale's bytes must be a prefix of tshark's and
+#             streams and conversations after the stop are not compared.
+#   ACCEPT-4  conversation bytes that tshark prints rounded ("12 kB") are
+#             compared within the rounding.
+#
+# Bounded: files over 5 MB are skipped, at most WT_FOLLOW_MAX_STREAMS (200)
+# streams per file are compared, and corpus files are taken (small first,
+# TCP/mail/DNS-relevant first) until WT_FOLLOW_BUDGET seconds (200) have
+# passed; the project's own captures are always all compared.
+#
+# Exit: 0 all compared files passed, 1 some failed, 77 when wiretale or
+# tshark is missing.  The closing line is "N passed, M failed".
+import concurrent.futures
+import ipaddress
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.environ.get("WT_BIN", "")
+SRC = os.environ.get("WT_SRC", "")
+CORPUS = os.environ.get("WT_CORPUS", "")
+MAX_FILE = 5 * 1024 * 1024
+BUDGET = float(os.environ.get("WT_FOLLOW_BUDGET", "200"))
+MAX_STREAMS = int(os.environ.get("WT_FOLLOW_MAX_STREAMS", "200"))
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+RUN_TIMEOUT = 120
+
+# Wireshark never ends a conversation for idleness; neither may wiretale
+# here, or its stream numbers would drift from tshark's.
+NO_TIMEOUTS = ["--tcp-timeout", "1000000000", "--udp-timeout", "1000000000"]
+
+PCAP_MAGICS = {
+    b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1",  # microseconds
+    b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1",  # nanoseconds
+    b"\xa1\xb2\xcd\x34", b"\x34\xcd\xb2\xa1",  # Kuznetzov's modified pcap
+    b"\x0a\x0d\x0d\x0a",                       # pcapng
+}
+
+GAP_RE = re.compile(rb"^\[(\d+) bytes missing in capture file\]\x00?$")
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=RUN_TIMEOUT, **kw)
+
+
+def norm_ep(text):
+    """'192.0.2.1:25', '[2001:db8::1]:25' or '2001:db8::1:25' -> (ip, port)."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, port = text[1:].partition("]:")
+    else:
+        host, _, port = text.rpartition(":")
+    try:
+        return (str(ipaddress.ip_address(host)), int(port))
+    except ValueError:
+        return (host, int(port) if port.isdigit() else -1)
+
+
+def json_ep(e):
+    return (str(ipaddress.ip_address(e["ip"])), int(e["port"]))
+
+
+# ------------------------------------------------------------------ tshark
+
+def tshark_fields(path):
+    """Per-packet decode: TCP segments by stream and direction, and the
+    conversation tables.  TCP reassembly is off so tcp.payload is always
+    the segment's own (captured) bytes."""
+    fields = ["frame.number", "tcp.stream", "ip.src", "ipv6.src",
+              "tcp.srcport", "tcp.seq_raw", "tcp.payload"]
+    cmd = ["tshark", "-n", "-r", path, "-o", "tcp.desegment_tcp_streams:FALSE",
+           "-T", "fields", "-E", "separator=\t", "-E", "occurrence=l"]
+    for f in fields:
+        cmd += ["-e", f]
+    cmd += ["-z", "conv,tcp", "-z", "conv,udp"]
+    p = run(cmd)
+    segs = {}    # (stream, (ip, port)) -> [(seq, bytes, frame)]
+    nstreams = 0
+    conv_text = []
+    in_conv = False
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("====") or in_conv:
+            in_conv = True
+            conv_text.append(line)
+            continue
+        cols = line.split("\t")
+        if len(cols) != len(fields) or not cols[1]:
+            continue
+        try:
+            stream = int(cols[1])
+        except ValueError:
+            continue
+        nstreams = max(nstreams, stream + 1)
+        if not cols[6] or not cols[5]:
+            continue
+        src = cols[2] or cols[3]
+        try:
+            key = (stream, (str(ipaddress.ip_address(src)), int(cols[4])))
+            data = bytes.fromhex(cols[6].replace(":", ""))
+            segs.setdefault(key, []).append((int(cols[5]), data, int(cols[0])))
+        except ValueError:
+            continue
+    return {"rc": p.returncode, "stderr": p.stderr.decode("utf-8", "replace"),
+            "nstreams": nstreams, "segs": segs,
+            "conv": parse_conv("\n".join(conv_text))}
+
+
+CONV_RE = re.compile(
+    r"^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+([\d,]+ \w+)\s+(\d+)\s+([\d,]+ \w+)"
+    r"\s+(\d+)\s+([\d,]+ \w+)\s+([\d.]+)\s+([\d.]+)\s*$")
+UNITS = {"bytes": 1, "kB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3}
+
+
+def parse_bytes(text):
+    """'1,234 bytes' -> (1234, 0); '12 kB' -> (12000, 500) (ACCEPT-4)."""
+    num, unit = text.split()
+    n = int(num.replace(",", ""))
+    mul = UNITS.get(unit, 1)
+    return n * mul, (mul // 2 if mul > 1 else 0)
+
+
+def parse_conv(text):
+    """tshark's conv tables: {'tcp': [...], 'udp': [...]} in table order.
+    Columns: A <-> B, then "<-" (B to A), "->" (A to B), total."""
+    out = {"tcp": [], "udp": []}
+    cur = None
+    for line in text.splitlines():
+        if line.startswith("TCP Conversations"):
+            cur = "tcp"
+        elif line.startswith("UDP Conversations"):
+            cur = "udp"
+        m = CONV_RE.match(line)
+        if cur and m:
+            out[cur].append({
+                "a": norm_ep(m.group(1)), "b": norm_ep(m.group(2)),
+                "b2a_frames": int(m.group(3)), "b2a_bytes": parse_bytes(m.group(4)),
+                "a2b_frames": int(m.group(5)), "a2b_bytes": parse_bytes(m.group(6)),
+                "start": float(m.group(9)),
+            })
+    return out
+
+
+def tshark_follow(path, streams):
+    """{stream: {"nodes": [ep0, ep1], "data": [bytes0, bytes1], "gaps": n}}."""
+    if not streams:
+        return {}, ""
+    cmd = ["tshark", "-n", "-r", path, "-q"]
+    for n in streams:
+        cmd += ["-z", "follow,tcp,raw,%d" % n]
+    p = run(cmd)
+    res = {}
+    cur = None
+    for line in p.stdout.decode("ascii", "replace").splitlines():
+        if line.startswith("Follow: tcp,raw"):
+            cur = {"nodes": [None, None], "chunks": [[], []], "gaps": 0}
+        elif cur is None:
+            continue
+        elif line.startswith("Filter: tcp.stream eq "):
+            cur["stream"] = int(line.split()[-1])
+        elif line.startswith("Node 0: ") or line.startswith("Node 1: "):
+            ep = line[8:]
+            cur["nodes"][int(line[5])] = None if ep == ":0" else norm_ep(ep)
+        elif line.startswith("===="):
+            if "stream" in cur:
+                res[cur["stream"]] = {
+                    "nodes": cur["nodes"],
+                    "data": [b"".join(cur["chunks"][0]), b"".join(cur["chunks"][1])],
+                    "gaps": cur["gaps"]}
+            cur = None
+        elif line.strip():
+            d = 1 if line.startswith("\t") else 0
+            try:
+                chunk = bytes.fromhex(line.strip())
+            except ValueError:
+                continue
+            # ACCEPT-1: tshark's hole marker is not stream data.
+            if GAP_RE.match(chunk):
+                cur["gaps"] += 1
+                continue
+            cur["chunks"][d].append(chunk)
+    return res, p.stderr.decode("utf-8", "replace")
+
+
+# ------------------------------------------------------- first-wins model
+
+def rel_offsets(segs):
+    """Sequence numbers relative to the first segment, unwrapped."""
+    base = segs[0][0]
+    out = []
+    for seq, data, frame in segs:
+        r = (seq - base) % (1 << 32)
+        if r >= 1 << 31:
+            r -= 1 << 32
+        out.append((r, data, frame))
+    return out
+
+
+def find_conflict(segs):
+    """First pair of segments whose overlapping bytes differ, or None."""
+    rel = sorted(rel_offsets(segs), key=lambda s: (s[0], s[2]))
+    active = []
+    for off, data, frame in rel:
+        active = [a for a in active if a[0] + len(a[1]) > off]
+        for aoff, adata, aframe in active:
+            lo, hi = off, min(aoff + len(adata), off + len(data))
+            if adata[lo - aoff:hi - aoff] != data[lo - off:hi - off]:
+                return (min(frame, aframe), max(frame, aframe))
+        active.append((off, data, frame))
+    return None
+
+
+def first_wins(segs):
+    """The bytes a first-data-wins receiver delivers, holes left out."""
+    rel = rel_offsets(segs)
+    lo = min(o for o, _, _ in rel)
+    hi = max(o + len(d) for o, d, _ in rel)
+    if hi - lo > 64 * 1024 * 1024:
+        return None
+    buf = bytearray(hi - lo)
+    have = bytearray(hi - lo)
+    for off, data, _ in rel:  # arrival order
+        s = off - lo
+        for i, b in enumerate(data):
+            if not have[s + i]:
+                buf[s + i] = b
+                have[s + i] = 1
+    return bytes(b for b, h in zip(buf, have) if h)
+
+
+# ---------------------------------------------------------------- wiretale
+
+def wt_follow(path, outdir):
+    cmd = [BIN, "follow", path, "--stream", "all", "--out-dir", outdir]
+    p = run(cmd + NO_TIMEOUTS)
+    if p.returncode == 2:  # the timeout options are analyze-only
+        p = run(cmd)
+    return p
+
+
+def wt_flows(path):
+    p = run([BIN, "analyze", "-F", "json"] + NO_TIMEOUTS + [path])
+    flows = []
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("type") == "flow":
+            flows.append(rec)
+    return p, flows
+
+
+def read_or_empty(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return b""
+
+
+def first_diff(a, b):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def show(data, at):
+    return data[max(0, at - 8):at + 24]
+
+
+# ------------------------------------------------------------- per file
+
+def compare_streams(path, ts, follow, wt_dir, flows_by_stream, damaged, probs):
+    """Returns how many stream directions were compared."""
+    compared = 0
+    for n in sorted(follow):
+        t = follow[n]
+        wt = [read_or_empty(os.path.join(wt_dir, "%d.client" % n)),
+              read_or_empty(os.path.join(wt_dir, "%d.server" % n))]
+        flow = flows_by_stream.get(n)
+        if flow is None:
+            if damaged or (not t["data"][0] and not t["data"][1] and not any(wt)):
+                continue  # ACCEPT-3, or nothing to compare
+            probs.append("stream %d: tshark has it, wiretale has no flow "
+                         "record for it" % n)
+            continue
+        client = json_ep(flow["client"])
+        # Which tshark node is wiretale's client?
+        if t["nodes"][0] == client:
+            tdir = {0: 0, 1: 1}
+        elif t["nodes"][1] == client:
+            tdir = {0: 1, 1: 0}
+        elif t["nodes"][0] is None:
+            tdir = {0: 0, 1: 1}  # tshark saw no payload at all
+        else:
+            probs.append("stream %d: endpoints differ: tshark %s <-> %s, "
+                         "wiretale client %s (stream numbering?)"
+                         % (n, t["nodes"][0], t["nodes"][1], client))
+            continue
+        for d, name in ((0, "client"), (1, "server")):
+            mine, theirs = wt[d], t["data"][tdir[d]]
+            compared += 1
+            if mine == theirs:
+                continue
+            if damaged and theirs.startswith(mine):
+                continue  # ACCEPT-3
+            # ACCEPT-2: conflicting overlaps in this direction.
+            src = client if d == 0 else json_ep(flow["server"])
+            segs = ts["segs"].get((n, src))
+            conflict = find_conflict(segs) if segs else None
+            if conflict:
+                model = first_wins(segs)
+                if model == mine:
+                    continue
+                at = first_diff(mine, model or b"")
+                probs.append(
+                    "stream %d %s->: overlapping segments differ (frames %d and "
+                    "%d) and wiretale's bytes match neither tshark nor the "
+                    "first-wins model: first difference at offset %d "
+                    "(wiretale %d bytes, model %s bytes): wiretale %r model %r"
+                    % (n, name, conflict[0], conflict[1], at, len(mine),
+                       len(model) if model is not None else "?",
+                       show(mine, at), show(model or b"", at)))
+                continue
+            at = first_diff(mine, theirs)
+            probs.append(
+                "stream %d %s->: first differing byte at offset %d (wiretale "
+                "%d bytes, tshark %d bytes%s): wiretale %r tshark %r"
+                % (n, name, at, len(mine), len(theirs),
+                   ", tshark saw %d holes" % t["gaps"] if t["gaps"] else "",
+                   show(mine, at), show(theirs, at)))
+    return compared
+
+
+def compare_flows(conv, flows, damaged, probs):
+    """tshark conversations against wiretale flow records, per transport,
+    grouped by endpoint pair and matched in order of first packet."""
+    compared = 0
+    for tr in ("tcp", "udp"):
+        groups_t, groups_w = {}, {}
+        for c in conv[tr]:
+            groups_t.setdefault(frozenset((c["a"], c["b"])), []).append(c)
+        for f in sorted((f for f in flows if f.get("transport") == tr),
+                        key=lambda f: f.get("stream", 0)):
+            key = frozenset((json_ep(f["client"]), json_ep(f["server"])))
+            groups_w.setdefault(key, []).append(f)
+        for key in sorted(set(groups_t) | set(groups_w), key=str):
+            lt, lw = groups_t.get(key, []), groups_w.get(key, [])
+            if len(lt) != len(lw):
+                if damaged and len(lw) < len(lt):
+                    lt = lt[:len(lw)]  # ACCEPT-3
+                else:
+                    eps = sorted(key)
+                    probs.append("%s %s <-> %s: tshark has %d conversation(s), "
+                                 "wiretale %d flow record(s)"
+                                 % (tr, eps[0], eps[-1], len(lt), len(lw)))
+                    continue
+            for c, f in zip(lt, lw):
+                compared += 1
+                cli = json_ep(f["client"])
+                if c["a"] == cli:
+                    c2s = (c["a2b_frames"], c["a2b_bytes"])
+                    s2c = (c["b2a_frames"], c["b2a_bytes"])
+                else:
+                    c2s = (c["b2a_frames"], c["b2a_bytes"])
+                    s2c = (c["a2b_frames"], c["a2b_bytes"])
+                for label, (frames, (nbytes, tol)), wf, wb in (
+                        ("to_server", c2s, f["packets"]["to_server"],
+                         f["bytes"]["to_server"]),
+                        ("to_client", s2c, f["packets"]["to_client"],
+                         f["bytes"]["to_client"])):
+                    if damaged and wf <= frames:
+                        continue  # ACCEPT-3
+                    if wf != frames or abs(wb - nbytes) > tol:
+                        probs.append(
+                            "%s stream %s %s:%d <-> %s:%d %s: tshark %d frames "
+                            "%d bytes, wiretale %d frames %d bytes"
+                            % (tr, f.get("stream"), cli[0], cli[1],
+                               json_ep(f["server"])[0], json_ep(f["server"])[1],
+                               label, frames, nbytes, wf, wb))
+    return compared
+
+
+def check_file(path):
+    """Returns (status, summary, problems); status 'pass'/'fail'/'skip'."""
+    probs = []
+    ts = tshark_fields(path)
+    if ts["nstreams"] == 0 and not ts["conv"]["tcp"] and not ts["conv"]["udp"] \
+            and ts["rc"] != 0:
+        return "skip", "tshark cannot read it", []
+    streams = list(range(min(ts["nstreams"], MAX_STREAMS)))
+    follow, _ = tshark_follow(path, streams)
+    with tempfile.TemporaryDirectory(prefix="wt-follow-") as d:
+        pf = wt_follow(path, d)
+        if pf.returncode not in (0, 4):
+            return "fail", "wiretale follow exit %d" % pf.returncode, \
+                [pf.stderr.decode("utf-8", "replace").strip()[-600:]]
+        pa, flows = wt_flows(path)
+        if pa.returncode not in (0, 4):
+            return "fail", "wiretale analyze exit %d" % pa.returncode, \
+                [pa.stderr.decode("utf-8", "replace").strip()[-600:]]
+        damaged = pf.returncode == 4 or pa.returncode == 4
+        by_stream = {f["stream"]: f for f in flows if f.get("transport") == "tcp"}
+        ndir = compare_streams(path, ts, follow, d, by_stream, damaged, probs)
+    nconv = compare_flows(ts["conv"], flows, damaged, probs)
+    summary = "%d TCP streams (%d directions%s), %d conversations%s" % (
+        ts["nstreams"], ndir,
+        ", first %d only" % MAX_STREAMS if ts["nstreams"] > MAX_STREAMS else "",
+        nconv, ", damaged file" if damaged else "")
+    return ("fail" if probs else "pass"), summary, probs
+
+
+# ------------------------------------------------------------ file lists
+
+def capture_files(root):
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for fn in sorted(filenames):
+            p = os.path.join(dirpath, fn)
+            try:
+                if os.path.getsize(p) > MAX_FILE or os.path.getsize(p) < 24:
+                    continue
+                with open(p, "rb") as f:
+                    if f.read(4) not in PCAP_MAGICS:
+                        continue
+            except OSError:
+                continue
+            out.append(p)
+    return out
+
+
+def corpus_order(files, root):
+    """Relevant first (TCP, mail, DNS per the manifest), then small first."""
+    info = {}
+    try:
+        with open(os.path.join(root, "MANIFEST.tsv"), encoding="utf-8") as f:
+            for line in f:
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) >= 12:
+                    # has_dns, has_smtp, has_imap_pop are "y:N" or "n:0".
+                    info[cols[0]] = (cols[8].startswith("y"),
+                                     cols[9].startswith("y") or
+                                     cols[10].startswith("y"),
+                                     "tcp-edge" in cols[11] or
+                                     "tcp-overlap" in cols[11] or
+                                     "DNS over TCP" in cols[11])
+
+    except OSError:
+        pass
+
+    def rank(p):
+        dns, mail, tcp = info.get(os.path.relpath(p, root), (False, False, False))
+        return (0 if mail else 1 if tcp else 2 if dns else 3,
+                os.path.getsize(p), p)
+    return sorted(files, key=rank)
+
+
+def main():
+    if not BIN or not os.access(BIN, os.X_OK):
+        print("SKIP: WT_BIN is not set or not executable")
+        return 77
+    if not shutil.which("tshark"):
+        print("SKIP: tshark is not installed")
+        return 77
+    own = capture_files(os.path.join(SRC, "captures")) if SRC else []
+    corpus = []
+    if CORPUS and os.path.isdir(CORPUS):
+        corpus = corpus_order(capture_files(CORPUS), CORPUS)
+    if not own and not corpus:
+        print("SKIP: no captures found")
+        return 77
+
+    start = time.monotonic()
+    results = {}
+    queue = [(p, True) for p in own] + [(p, False) for p in corpus]
+    not_run = 0
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as ex:
+        running = {}
+        for path, mandatory in queue:
+            if not mandatory and time.monotonic() - start > BUDGET:
+                not_run += 1
+                continue
+            while len(running) >= WORKERS:
+                done, _ = concurrent.futures.wait(
+                    running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for fut in done:
+                    results[running.pop(fut)] = fut.result()
+            running[ex.submit(safe_check, path)] = path
+        for fut in concurrent.futures.as_completed(list(running)):
+            results[running[fut]] = fut.result()
+
+    passed = failed = skipped = 0
+    for path, _ in queue:
+        if path not in results:
+            continue
+        status, summary, probs = results[path]
+        name = os.path.relpath(path, SRC) if path.startswith(SRC) else \
+            "corpus/" + os.path.relpath(path, CORPUS)
+        if status == "skip":
+            skipped += 1
+            print("SKIP %s: %s" % (name, summary))
+            continue
+        if status == "pass":
+            passed += 1
+            print("PASS %s: %s" % (name, summary))
+        else:
+            failed += 1
+            print("FAIL %s: %s" % (name, summary))
+            for pr in probs[:12]:
+                print("    " + pr)
+            if len(probs) > 12:
+                print("    ... and %d more" % (len(probs) - 12))
+    if not_run:
+        print("(%d corpus files not compared: the %gs time budget was spent; "
+              "set WT_FOLLOW_BUDGET to compare more)" % (not_run, BUDGET))
+    print("%d passed, %d failed (%d skipped)" % (passed, failed, skipped))
+    return 1 if failed else 0
+
+
+def safe_check(path):
+    try:
+        return check_file(path)
+    except subprocess.TimeoutExpired as e:
+        return "fail", "timed out: %s" % " ".join(e.cmd[:3]), []
+    except Exception as e:  # a bug in this test must not hide the others
+        return "fail", "test error: %r" % (e,), []
+
+
+if __name__ == "__main__":
+    sys.exit(main())
