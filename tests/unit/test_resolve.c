@@ -1,0 +1,776 @@
+/* \summary: unit tests of resolution chains: hand-built "dns" records through a real context */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/story.h"
+#include "core/record.h"
+#include "wiretale/wiretale.h"
+
+/* analyze.c refers to the analyzers weakly, which does not pull them out
+ * of the static library: a strong reference here does. */
+struct wt_resolve *(*const wt_test_force_resolve)(wt_ctx_t *) = wt_resolve_new;
+
+/*
+ * Each test feeds "dns" transaction records, shaped as src/analyze/dns_tx.c
+ * emits them, into a real context with wt_emit(), in the order the
+ * transaction layer delivers them (at the response, or at the timeout for
+ * an unanswered query), and checks the "resolution" records that come
+ * out.  The addresses and names follow the lab of scripts/make-captures:
+ * root 127.0.0.2, TLD "example" 127.0.0.3, TLD "lab" 127.0.0.4, TLD
+ * "test" 127.0.0.5, a.example 127.0.0.31, b.example 127.0.0.32,
+ * hosting.test 127.0.0.33, the client 127.0.0.10, the resolver
+ * 127.0.0.53, the forwarder 127.0.0.54.
+ */
+
+#define T0 1700000000.0
+
+typedef struct tx {
+	uint64_t qf, rf;     /* frames; rf 0: unanswered */
+	double qt, rt;       /* offsets from T0 */
+	const char *c;       /* client ip */
+	const char *s;       /* server ip */
+	const char *qn, *qt_; /* question */
+	int rd, ra, aa, tc;
+	const char *rcode;
+	const char *an, *ns, *ar; /* "name TYPE data;name TYPE data" */
+	int tcp;
+	uint64_t tc_q, tc_r; /* tc_retry */
+} tx_t;
+
+static wt_ctx_t *ctx;
+static json_t *out; /* the resolution records */
+static int cport = 40000;
+
+static void
+collect(void *user, json_t *rec)
+{
+	(void)user;
+	if (strcmp(json_string_value(json_object_get(rec, "type")), "resolution") == 0)
+		json_array_append(out, rec);
+}
+
+static void
+setup(void)
+{
+	wt_options_t o;
+	wt_options_default(&o);
+	ctx = wt_ctx_new(&o);
+	cr_assert_not_null(ctx);
+	out = json_array();
+	wt_ctx_add_sink(ctx, collect, NULL);
+}
+
+static void
+teardown(void)
+{
+	wt_ctx_free(ctx);
+	json_decref(out);
+}
+
+static json_t *
+rrs(const char *spec)
+{
+	json_t *a = json_array();
+	char buf[2048], *save = NULL, *tok;
+	if (!spec)
+		return a;
+	snprintf(buf, sizeof buf, "%s", spec);
+	for (tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+		char name[256], type[32], data[512];
+		cr_assert_eq(sscanf(tok, " %255s %31s %511[^\n]", name, type, data), 3,
+			     "bad rr spec %s", tok);
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:i,s:s}", "name", name,
+						   "type", type, "class", "IN", "ttl", 3600,
+						   "data", data));
+	}
+	return a;
+}
+
+static json_t *
+flags(int qr, int aa, int tc, int rd, int ra)
+{
+	return json_pack("{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b}", "qr", qr, "aa", aa, "tc", tc,
+			 "rd", rd, "ra", ra, "z", 0, "ad", 0, "cd", 0);
+}
+
+static void
+feed(const tx_t *t)
+{
+	json_t *r = json_object();
+	int port = t->c && strcmp(t->c, "127.0.0.10") == 0 ? cport++ : 20000 + (int)t->qf;
+	json_object_set_new(r, "type", json_string("dns"));
+	json_object_set_new(r, "ts", json_real(T0 + t->qt));
+	json_object_set_new(r, "transport", json_string(t->tcp ? "tcp" : "udp"));
+	json_object_set_new(r, "client", json_pack("{s:s,s:i}", "ip", t->c, "port", port));
+	json_object_set_new(r, "server", json_pack("{s:s,s:i}", "ip", t->s, "port", 53));
+	json_object_set_new(r, "id", json_integer((json_int_t)(t->qf * 7 % 65536)));
+	json_object_set_new(r, "opcode", json_string("QUERY"));
+	json_object_set_new(r, "qname", json_string(t->qn));
+	json_object_set_new(r, "qtype", json_string(t->qt_));
+	json_object_set_new(r, "qclass", json_string("IN"));
+	json_object_set_new(r, "query_frame", json_integer((json_int_t)t->qf));
+	json_object_set_new(r, "query_flags", flags(0, 0, 0, t->rd, 0));
+	json_object_set_new(r, "edns", json_null());
+	if (t->rf) {
+		json_object_set_new(r, "flags", flags(1, t->aa, t->tc, t->rd, t->ra));
+		json_object_set_new(r, "rcode", json_string(t->rcode ? t->rcode : "NOERROR"));
+		json_object_set_new(r, "answers", rrs(t->an));
+		json_object_set_new(r, "authority", rrs(t->ns));
+		json_object_set_new(r, "additional", rrs(t->ar));
+		json_object_set_new(r, "response_frame", json_integer((json_int_t)t->rf));
+		json_object_set_new(r, "response_ts", json_real(T0 + t->rt));
+		json_object_set_new(r, "rtt", json_real(t->rt - t->qt));
+		json_object_set_new(r, "status", json_string("answered"));
+	} else {
+		json_object_set_new(r, "flags", flags(0, 0, 0, t->rd, 0));
+		json_object_set_new(r, "rcode", json_null());
+		json_object_set_new(r, "answers", json_array());
+		json_object_set_new(r, "authority", json_array());
+		json_object_set_new(r, "additional", json_array());
+		json_object_set_new(r, "response_frame", json_null());
+		json_object_set_new(r, "response_ts", json_null());
+		json_object_set_new(r, "rtt", json_null());
+		json_object_set_new(r, "status", json_string("unanswered"));
+	}
+	json_object_set_new(r, "retransmissions", json_integer(0));
+	if (t->tc_q)
+		json_object_set_new(r, "tc_retry", json_pack("{s:I,s:I}", "query_frame",
+			(json_int_t)t->tc_q, "response_frame", (json_int_t)t->tc_r));
+	wt_emit(ctx, r);
+}
+
+static void
+finish(void)
+{
+	wt_finish(ctx, NULL);
+}
+
+static json_t *
+res(size_t i)
+{
+	cr_assert_gt(json_array_size(out), i, "only %zu resolutions", json_array_size(out));
+	return json_array_get(out, i);
+}
+
+static const char *
+s_(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "(null)";
+}
+
+static json_t *
+step(json_t *r, size_t i)
+{
+	json_t *st = json_object_get(r, "steps");
+	cr_assert_gt(json_array_size(st), i, "only %zu steps", json_array_size(st));
+	return json_array_get(st, i);
+}
+
+static long long
+i_(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/* step i: server ip, role, zone (NULL: null), outcome, frames */
+static void
+check_step(json_t *r, size_t i, const char *querier, const char *server,
+	   const char *role, const char *zone, const char *outcome, long long qf,
+	   long long rf)
+{
+	json_t *s = step(r, i);
+	cr_expect_str_eq(s_(json_object_get(s, "querier"), "ip"), querier, "step %zu querier", i);
+	cr_expect_str_eq(s_(json_object_get(s, "server"), "ip"), server, "step %zu server", i);
+	cr_expect_str_eq(s_(s, "role"), role, "step %zu role", i);
+	if (zone)
+		cr_expect_str_eq(s_(s, "zone"), zone, "step %zu zone", i);
+	else
+		cr_expect(json_is_null(json_object_get(s, "zone")), "step %zu zone not null", i);
+	cr_expect_str_eq(s_(s, "outcome"), outcome, "step %zu outcome", i);
+	cr_expect_eq(i_(s, "query_frame"), qf, "step %zu query_frame %lld", i, i_(s, "query_frame"));
+	cr_expect_eq(i_(s, "response_frame"), rf, "step %zu response_frame %lld", i,
+		     i_(s, "response_frame"));
+}
+
+static void
+check_res(json_t *r, const char *qname, const char *qtype, const char *kind,
+	  const char *resolver, const char *method, size_t nsteps)
+{
+	cr_expect_str_eq(s_(r, "qname"), qname);
+	cr_expect_str_eq(s_(r, "qtype"), qtype);
+	cr_expect_str_eq(s_(r, "kind"), kind);
+	if (resolver)
+		cr_expect_str_eq(s_(json_object_get(r, "resolver"), "ip"), resolver);
+	else
+		cr_expect(json_is_null(json_object_get(r, "resolver")));
+	cr_expect_str_eq(s_(r, "resolver_method"), method);
+	cr_expect_eq(json_array_size(json_object_get(r, "steps")), nsteps, "%zu steps",
+		     json_array_size(json_object_get(r, "steps")));
+}
+
+static bool
+has_note(json_t *r, const char *sub)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(r, "notes"), i, n)
+		if (strstr(json_string_value(n), sub))
+			return true;
+	return false;
+}
+
+#define C "127.0.0.10"
+#define R "127.0.0.53"
+#define F "127.0.0.54"
+#define ROOT "127.0.0.2"
+#define TLD "127.0.0.3"
+#define LAB "127.0.0.4"
+#define TEST "127.0.0.5"
+#define NSA "127.0.0.31"
+#define NSB "127.0.0.32"
+#define HOST "127.0.0.33"
+
+/* The resolver's cold-cache work for www.a.example, as in the capture. */
+static const tx_t cold[] = {
+	{2, 3, 0.0002, 0.0003, R, ROOT, "www.a.example", "A", 0, 0, 0, 0, NULL, NULL,
+	 "example NS ns1.nic.example", "ns1.nic.example A 127.0.0.3", 0, 0, 0},
+	{4, 5, 0.0004, 0.0006, R, TLD, "www.a.example", "A", 0, 0, 0, 0, NULL, NULL,
+	 "a.example NS ns1.a.example", "ns1.a.example A 127.0.0.31", 0, 0, 0},
+	{6, 7, 0.0007, 0.0008, R, NSA, "www.a.example", "A", 0, 0, 1, 0, NULL,
+	 "www.a.example A 127.0.0.80", "a.example NS ns1.a.example", NULL, 0, 0, 0},
+	{8, 9, 0.0011, 0.0012, R, TLD, "example", "DNSKEY", 0, 0, 1, 0, NULL,
+	 "example DNSKEY 257 3 13 AAAA", NULL, NULL, 0, 0, 0},
+	{10, 11, 0.0016, 0.0016, R, NSA, "a.example", "DNSKEY", 0, 0, 1, 0, NULL,
+	 "a.example DNSKEY 257 3 13 BBBB", NULL, NULL, 0, 0, 0},
+	{1, 12, 0.0, 0.0021, C, R, "www.a.example", "A", 1, 1, 0, 0, NULL,
+	 "www.a.example A 127.0.0.80", NULL, NULL, 0, 0, 0},
+};
+
+TestSuite(resolve, .init = setup, .fini = teardown);
+
+Test(resolve, stub_view_is_recursive_unseen)
+{
+	tx_t t = {1, 2, 0.0, 0.002, C, R, "www.a.example", "A", 1, 1, 0, 0, NULL,
+		  "www.a.example A 127.0.0.80", NULL, NULL, 0, 0, 0};
+	json_t *r;
+	feed(&t);
+	finish();
+	cr_assert_eq(json_array_size(out), 1);
+	r = res(0);
+	check_res(r, "www.a.example", "A", "recursive", R, "unseen", 1);
+	check_step(r, 0, C, R, "recursive resolver", NULL, "answer", 1, 2);
+	cr_expect(has_note(r, "not in this capture"));
+	cr_expect_eq(i_(r, "first_frame"), 1);
+	cr_expect_eq(i_(r, "last_frame"), 2);
+	cr_expect_str_eq(s_(r, "rcode"), "NOERROR");
+	cr_expect_str_eq(s_(json_array_get(json_object_get(r, "answers"), 0), "data"), "127.0.0.80");
+	cr_expect(fabs(json_number_value(json_object_get(r, "duration")) - 0.002) < 1e-6);
+}
+
+Test(resolve, resolver_view_is_recursive_iterated_with_roles)
+{
+	json_t *r, *ref;
+	size_t i;
+	for (i = 0; i < sizeof cold / sizeof cold[0]; i++)
+		feed(&cold[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 1, "%zu resolutions", json_array_size(out));
+	r = res(0);
+	check_res(r, "www.a.example", "A", "recursive", R, "iterated", 6);
+	check_step(r, 0, C, R, "recursive resolver", NULL, "answer", 1, 12);
+	check_step(r, 1, R, ROOT, "root", ".", "referral", 2, 3);
+	check_step(r, 2, R, TLD, "tld", "example", "referral", 4, 5);
+	check_step(r, 3, R, NSA, "authoritative", "a.example", "answer", 6, 7);
+	check_step(r, 4, R, TLD, "tld", "example", "answer", 8, 9);
+	check_step(r, 5, R, NSA, "authoritative", "a.example", "answer", 10, 11);
+	cr_expect_str_eq(s_(step(r, 4), "purpose"), "dnssec");
+	cr_expect(json_is_true(json_object_get(step(r, 5), "nested")));
+	cr_expect_null(json_object_get(step(r, 3), "purpose"));
+	ref = json_object_get(step(r, 1), "referral");
+	cr_assert_not_null(ref);
+	cr_expect_str_eq(s_(ref, "zone"), "example");
+	cr_expect_str_eq(s_(json_array_get(json_object_get(ref, "nameservers"), 0), "name"),
+			 "ns1.nic.example");
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(
+		json_array_get(json_object_get(ref, "nameservers"), 0), "addresses"), 0)),
+		"127.0.0.3");
+	cr_expect(json_is_false(json_object_get(step(r, 1), "rd")));
+	cr_expect(json_is_true(json_object_get(step(r, 0), "rd")));
+	cr_expect_eq(i_(r, "first_frame"), 1);
+	cr_expect_eq(i_(r, "last_frame"), 12);
+}
+
+Test(resolve, cache_hit_points_at_the_resolution_that_filled_it)
+{
+	tx_t again = {13, 14, 0.046, 0.0467, C, R, "www.a.example", "A", 1, 1, 0, 0, NULL,
+		      "www.a.example A 127.0.0.80", NULL, NULL, 0, 0, 0};
+	tx_t key = {82, 83, 0.68, 0.6806, C, R, "a.example", "DNSKEY", 1, 1, 0, 0, NULL,
+		    "a.example DNSKEY 257 3 13 BBBB", NULL, NULL, 0, 0, 0};
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof cold / sizeof cold[0]; i++)
+		feed(&cold[i]);
+	feed(&again);
+	feed(&key);
+	finish();
+	cr_assert_eq(json_array_size(out), 3);
+	check_res(res(0), "www.a.example", "A", "recursive", R, "iterated", 6);
+	r = res(1);
+	check_res(r, "www.a.example", "A", "recursive", R, "cache", 1);
+	check_step(r, 0, C, R, "recursive resolver", NULL, "answer", 13, 14);
+	cr_expect_eq(i_(json_object_get(r, "cached_from"), "first_frame"), 1);
+	/* A key fetched during another question's validation is cached too. */
+	r = res(2);
+	check_res(r, "a.example", "DNSKEY", "recursive", R, "cache", 1);
+	cr_expect_eq(i_(json_object_get(r, "cached_from"), "first_frame"), 1);
+	cr_expect_str_eq(s_(json_object_get(r, "cached_from"), "qname"), "www.a.example");
+}
+
+Test(resolve, glueless_referral_nests_the_name_server_lookup)
+{
+	const tx_t t[] = {
+		{93, 94, 0.7665, 0.7666, R, ROOT, "www.glueless.lab", "A", 0, 0, 0, 0, NULL, NULL,
+		 "lab NS ns1.nic.lab", "ns1.nic.lab A 127.0.0.4", 0, 0, 0},
+		{95, 96, 0.7667, 0.7694, R, LAB, "www.glueless.lab", "A", 0, 0, 0, 0, NULL, NULL,
+		 "glueless.lab NS ns1.hosting.test", NULL, 0, 0, 0},
+		{97, 98, 0.7696, 0.7697, R, ROOT, "ns1.hosting.test", "A", 0, 0, 0, 0, NULL, NULL,
+		 "test NS ns1.nic.test", "ns1.nic.test A 127.0.0.5", 0, 0, 0},
+		{99, 100, 0.7698, 0.7700, R, TEST, "ns1.hosting.test", "A", 0, 0, 0, 0, NULL, NULL,
+		 "hosting.test NS ns1.hosting.test", "ns1.hosting.test A 127.0.0.33", 0, 0, 0},
+		{101, 102, 0.7701, 0.7702, R, HOST, "ns1.hosting.test", "A", 0, 0, 1, 0, NULL,
+		 "ns1.hosting.test A 127.0.0.33", "hosting.test NS ns1.hosting.test", NULL, 0, 0, 0},
+		{103, 104, 0.7703, 0.7704, R, HOST, "www.glueless.lab", "A", 0, 0, 1, 0, NULL,
+		 "www.glueless.lab A 127.0.0.90", "glueless.lab NS ns1.hosting.test", NULL, 0, 0, 0},
+		{92, 105, 0.7663, 0.7708, C, R, "www.glueless.lab", "A", 1, 1, 0, 0, NULL,
+		 "www.glueless.lab A 127.0.0.90", NULL, NULL, 0, 0, 0},
+	};
+	json_t *r, *ns;
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 1);
+	r = res(0);
+	check_res(r, "www.glueless.lab", "A", "recursive", R, "iterated", 7);
+	check_step(r, 1, R, ROOT, "root", ".", "referral", 93, 94);
+	check_step(r, 2, R, LAB, "tld", "lab", "referral", 95, 96);
+	check_step(r, 3, R, ROOT, "root", ".", "referral", 97, 98);
+	check_step(r, 4, R, TEST, "tld", "test", "referral", 99, 100);
+	check_step(r, 5, R, HOST, "authoritative", "hosting.test", "answer", 101, 102);
+	check_step(r, 6, R, HOST, "authoritative", "glueless.lab", "answer", 103, 104);
+	for (i = 3; i <= 5; i++) {
+		cr_expect_str_eq(s_(step(r, i), "purpose"), "ns-address", "step %zu", i);
+		cr_expect_str_eq(s_(step(r, i), "qname"), "ns1.hosting.test");
+	}
+	cr_expect_null(json_object_get(step(r, 6), "nested"));
+	/* The referral had no glue; the address learnt later is shown. */
+	ns = json_array_get(json_object_get(json_object_get(step(r, 2), "referral"),
+					    "nameservers"), 0);
+	cr_expect_str_eq(s_(ns, "name"), "ns1.hosting.test");
+	cr_expect(json_is_false(json_object_get(ns, "glue")));
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(ns, "addresses"), 0)),
+			 "127.0.0.33");
+}
+
+Test(resolve, cname_chased_across_zones)
+{
+	const tx_t t[] = {
+		/* two earlier questions taught the resolver (and us) the
+		 * servers of b.example and hosting.test */
+		{2, 3, 0.01, 0.011, R, TLD, "x.b.example", "A", 0, 0, 0, 0, NULL, NULL,
+		 "b.example NS ns1.b.example", "ns1.b.example A 127.0.0.32", 0, 0, 0},
+		{1, 4, 0.0, 0.012, C, R, "x.b.example", "A", 1, 1, 0, 0, "SERVFAIL", NULL, NULL,
+		 NULL, 0, 0, 0},
+		{6, 7, 0.02, 0.021, R, TEST, "x.hosting.test", "A", 0, 0, 0, 0, NULL, NULL,
+		 "hosting.test NS ns1.hosting.test", "ns1.hosting.test A 127.0.0.33", 0, 0, 0},
+		{5, 8, 0.019, 0.03, C, R, "x.hosting.test", "A", 1, 1, 0, 0, "SERVFAIL", NULL,
+		 NULL, NULL, 0, 0, 0},
+		{107, 108, 0.8215, 0.8216, R, NSB, "web.b.example", "A", 0, 0, 1, 0, NULL,
+		 "web.b.example CNAME www.b.example;www.b.example CNAME b-example.cdn.hosting.test",
+		 NULL, NULL, 0, 0, 0},
+		{111, 112, 0.8218, 0.8219, R, HOST, "b-example.cdn.hosting.test", "A", 0, 0, 1, 0,
+		 NULL, "b-example.cdn.hosting.test CNAME edge1.cdn.hosting.test",
+		 "hosting.test NS ns1.hosting.test", NULL, 0, 0, 0},
+		{113, 114, 0.8221, 0.8231, R, HOST, "edge1.cdn.hosting.test", "A", 0, 0, 1, 0, NULL,
+		 "edge1.cdn.hosting.test A 127.0.0.91", "hosting.test NS ns1.hosting.test", NULL,
+		 0, 0, 0},
+		{106, 115, 0.8213, 0.8239, C, R, "web.b.example", "A", 1, 1, 0, 0, NULL,
+		 "web.b.example CNAME www.b.example;www.b.example CNAME b-example.cdn.hosting.test;"
+		 "b-example.cdn.hosting.test CNAME edge1.cdn.hosting.test;"
+		 "edge1.cdn.hosting.test A 127.0.0.91", NULL, NULL, 0, 0, 0},
+	};
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 3);
+	r = res(2);
+	check_res(r, "web.b.example", "A", "recursive", R, "iterated", 4);
+	check_step(r, 0, C, R, "recursive resolver", NULL, "answer", 106, 115);
+	check_step(r, 1, R, NSB, "authoritative", "b.example", "cname", 107, 108);
+	check_step(r, 2, R, HOST, "authoritative", "hosting.test", "cname", 111, 112);
+	check_step(r, 3, R, HOST, "authoritative", "hosting.test", "answer", 113, 114);
+	cr_expect_str_eq(s_(step(r, 1), "cname"), "b-example.cdn.hosting.test");
+	cr_expect_null(json_object_get(step(r, 2), "nested"));
+	cr_expect_eq(json_array_size(json_object_get(r, "answers")), 4);
+	cr_expect(has_note(r, "started at the servers of b.example"));
+	/* The earlier ones stay apart. */
+	cr_expect_str_eq(s_(res(0), "rcode"), "SERVFAIL");
+	cr_expect_eq(json_array_size(json_object_get(res(0), "steps")), 2);
+	check_step(res(1), 1, R, TEST, "tld", "test", "referral", 6, 7);
+}
+
+Test(resolve, qname_minimisation_is_one_chain)
+{
+	const tx_t t[] = {
+		{2, 3, 0.0002, 0.0003, R, ROOT, "example", "A", 0, 0, 0, 0, NULL, NULL,
+		 "example NS ns1.nic.example", "ns1.nic.example A 127.0.0.3", 0, 0, 0},
+		{4, 5, 0.0004, 0.0005, R, TLD, "b.example", "A", 0, 0, 0, 0, NULL, NULL,
+		 "b.example NS ns1.b.example", "ns1.b.example A 127.0.0.32", 0, 0, 0},
+		{6, 7, 0.0006, 0.0048, R, NSB, "www.b.example", "A", 0, 0, 1, 0, NULL,
+		 "www.b.example A 127.0.0.70", NULL, NULL, 0, 0, 0},
+		{1, 8, 0.0, 0.01, C, R, "www.b.example", "A", 1, 1, 0, 0, NULL,
+		 "www.b.example A 127.0.0.70", NULL, NULL, 0, 0, 0},
+	};
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 1);
+	r = res(0);
+	check_res(r, "www.b.example", "A", "recursive", R, "iterated", 4);
+	check_step(r, 1, R, ROOT, "root", ".", "referral", 2, 3);
+	check_step(r, 2, R, TLD, "tld", "example", "referral", 4, 5);
+	check_step(r, 3, R, NSB, "authoritative", "b.example", "answer", 6, 7);
+	cr_expect_str_eq(s_(step(r, 1), "qname"), "example");
+	cr_expect_str_eq(s_(step(r, 2), "qname"), "b.example");
+	cr_expect_null(json_object_get(step(r, 1), "nested"));
+}
+
+Test(resolve, timeout_then_another_server)
+{
+	const tx_t t[] = {
+		{2, 3, 0.001, 0.0011, R, ROOT, "www.a.example", "A", 0, 0, 0, 0, NULL, NULL,
+		 "example NS ns1.nic.example;example NS ns2.nic.example",
+		 "ns1.nic.example A 127.0.0.3;ns2.nic.example A 127.0.0.7", 0, 0, 0},
+		/* 4: to 127.0.0.3, never answered; 5/6: 127.0.0.7 answers */
+		{5, 6, 0.4, 0.4001, R, "127.0.0.7", "www.a.example", "A", 0, 0, 0, 0, NULL, NULL,
+		 "a.example NS ns1.a.example", "ns1.a.example A 127.0.0.31", 0, 0, 0},
+		{7, 8, 0.4002, 0.4003, R, NSA, "www.a.example", "A", 0, 0, 1, 0, NULL,
+		 "www.a.example A 127.0.0.80", NULL, NULL, 0, 0, 0},
+		{1, 9, 0.0, 0.4005, C, R, "www.a.example", "A", 1, 1, 0, 0, NULL,
+		 "www.a.example A 127.0.0.80", NULL, NULL, 0, 0, 0},
+		/* the transaction layer reports the timeout 5 s later */
+		{4, 0, 0.002, 0, R, TLD, "www.a.example", "A", 0, 0, 0, 0, NULL, NULL, NULL, NULL,
+		 0, 0, 0},
+	};
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 1, "%zu", json_array_size(out));
+	r = res(0);
+	check_res(r, "www.a.example", "A", "recursive", R, "iterated", 5);
+	check_step(r, 2, R, TLD, "tld", "example", "timeout", 4, -1);
+	cr_expect(json_is_null(json_object_get(step(r, 2), "response_frame")));
+	check_step(r, 3, R, "127.0.0.7", "tld", "example", "referral", 5, 6);
+	check_step(r, 4, R, NSA, "authoritative", "a.example", "answer", 7, 8);
+	cr_expect(has_note(r, "timeout"));
+}
+
+Test(resolve, truncated_then_tcp_on_both_hops)
+{
+	const tx_t t[] = {
+		{20, 21, 0.1614, 0.1615, R, TLD, "big.b.example", "TXT", 0, 0, 0, 0, NULL, NULL,
+		 "b.example NS ns1.b.example", "ns1.b.example A 127.0.0.32", 0, 0, 0},
+		{22, 23, 0.1616, 0.1618, R, NSB, "big.b.example", "TXT", 0, 0, 1, 1, NULL, NULL,
+		 NULL, NULL, 0, 0, 0},
+		{27, 29, 0.1620, 0.1621, R, NSB, "big.b.example", "TXT", 0, 0, 1, 0, NULL,
+		 "big.b.example TXT \"x\"", NULL, NULL, 1, 22, 23},
+		{19, 31, 0.1612, 0.1625, C, R, "big.b.example", "TXT", 1, 1, 0, 1, NULL, NULL,
+		 NULL, NULL, 0, 0, 0},
+		{35, 37, 0.1632, 0.1634, C, R, "big.b.example", "TXT", 1, 1, 0, 0, NULL,
+		 "big.b.example TXT \"x\"", NULL, NULL, 1, 19, 31},
+	};
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 1, "%zu", json_array_size(out));
+	r = res(0);
+	check_res(r, "big.b.example", "TXT", "recursive", R, "iterated", 5);
+	check_step(r, 0, C, R, "recursive resolver", NULL, "error", 19, 31);
+	check_step(r, 1, R, TLD, "tld", "example", "referral", 20, 21);
+	check_step(r, 2, R, NSB, "authoritative", "b.example", "error", 22, 23);
+	check_step(r, 3, R, NSB, "authoritative", "b.example", "answer", 27, 29);
+	check_step(r, 4, C, R, "recursive resolver", NULL, "answer", 35, 37);
+	cr_expect(json_is_true(json_object_get(step(r, 2), "truncated")));
+	cr_expect(json_is_true(json_object_get(step(r, 3), "tcp_retry")));
+	cr_expect_str_eq(s_(step(r, 3), "transport"), "tcp");
+	cr_expect(json_is_true(json_object_get(step(r, 4), "tcp_retry")));
+	cr_expect_eq(i_(json_object_get(step(r, 4), "retry_of"), "query_frame"), 19);
+	/* The final answer is the TCP one. */
+	cr_expect_eq(json_array_size(json_object_get(r, "answers")), 1);
+	cr_expect_eq(i_(r, "last_frame"), 37);
+}
+
+Test(resolve, ds_fetch_is_nested_dnssec)
+{
+	const tx_t t[] = {
+		{85, 86, 0.7185, 0.7186, R, ROOT, "25.0.0.127.in-addr.arpa", "PTR", 0, 0, 0, 0,
+		 NULL, NULL, "in-addr.arpa NS ns1.reverse.lab", "ns1.reverse.lab A 127.0.0.6",
+		 0, 0, 0},
+		{87, 88, 0.7187, 0.7188, R, "127.0.0.6", "25.0.0.127.in-addr.arpa", "PTR", 0, 0, 1,
+		 0, NULL, "25.0.0.127.in-addr.arpa PTR mail.a.example",
+		 "in-addr.arpa NS ns1.reverse.lab", NULL, 0, 0, 0},
+		{89, 90, 0.7189, 0.7195, R, ROOT, "arpa", "DS", 0, 0, 1, 0, NULL, NULL,
+		 ". SOA a.root-servers.lab. hostmaster.lab. 1 2 3 4 5", NULL, 0, 0, 0},
+		{84, 91, 0.7184, 0.7201, C, R, "25.0.0.127.in-addr.arpa", "PTR", 1, 1, 0, 0, NULL,
+		 "25.0.0.127.in-addr.arpa PTR mail.a.example", NULL, NULL, 0, 0, 0},
+	};
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 1);
+	r = res(0);
+	check_res(r, "25.0.0.127.in-addr.arpa", "PTR", "recursive", R, "iterated", 4);
+	check_step(r, 1, R, ROOT, "root", ".", "referral", 85, 86);
+	check_step(r, 2, R, "127.0.0.6", "authoritative", "in-addr.arpa", "answer", 87, 88);
+	check_step(r, 3, R, ROOT, "root", ".", "nodata", 89, 90);
+	cr_expect_str_eq(s_(step(r, 3), "purpose"), "dnssec");
+	cr_expect_str_eq(s_(step(r, 3), "qtype"), "DS");
+}
+
+Test(resolve, client_iterating_by_hand_with_norecurse)
+{
+	const tx_t t[] = {
+		{1, 2, 0.0, 0.0003, C, ROOT, "www.a.example", "A", 0, 0, 0, 0, NULL, NULL,
+		 "example NS ns1.nic.example", "ns1.nic.example A 127.0.0.3", 0, 0, 0},
+		{3, 4, 0.032, 0.0321, C, TLD, "www.a.example", "A", 0, 0, 0, 0, NULL, NULL,
+		 "a.example NS ns1.a.example", "ns1.a.example A 127.0.0.31", 0, 0, 0},
+		{5, 6, 0.0645, 0.0647, C, NSA, "www.a.example", "A", 0, 0, 1, 0, NULL,
+		 "www.a.example A 127.0.0.80", "a.example NS ns1.a.example", NULL, 0, 0, 0},
+	};
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 1, "%zu", json_array_size(out));
+	r = res(0);
+	check_res(r, "www.a.example", "A", "iterated", NULL, "iterated", 3);
+	check_step(r, 0, C, ROOT, "root", ".", "referral", 1, 2);
+	check_step(r, 1, C, TLD, "tld", "example", "referral", 3, 4);
+	check_step(r, 2, C, NSA, "authoritative", "a.example", "answer", 5, 6);
+	cr_expect_str_eq(s_(json_object_get(r, "client"), "ip"), C);
+	cr_expect(has_note(r, "followed the referrals itself"));
+}
+
+Test(resolve, dig_trace_with_name_server_lookups_through_the_resolver)
+{
+	const tx_t t[] = {
+		/* dig +trace: ". NS" to the root (RD=1, answered without RA) */
+		{7, 8, 0.0851, 0.0852, C, ROOT, ".", "NS", 1, 0, 1, 0, NULL,
+		 ". NS a.root-servers.lab", NULL, NULL, 0, 0, 0},
+		{13, 14, 0.0879, 0.0891, C, ROOT, "www.b.example", "A", 0, 0, 0, 0, NULL, NULL,
+		 "example NS ns1.nic.example", NULL, 0, 0, 0},
+		/* the name server's address, asked of the usual resolver */
+		{16, 17, 0.0893, 0.0914, R, TLD, "ns1.nic.example", "A", 0, 0, 1, 0, NULL,
+		 "ns1.nic.example A 127.0.0.3", "example NS ns1.nic.example", NULL, 0, 0, 0},
+		{15, 18, 0.0892, 0.0919, C, R, "ns1.nic.example", "A", 1, 1, 0, 0, NULL,
+		 "ns1.nic.example A 127.0.0.3", NULL, NULL, 0, 0, 0},
+		{19, 20, 0.0920, 0.0921, C, TLD, "www.b.example", "A", 0, 0, 0, 0, NULL, NULL,
+		 "b.example NS ns1.b.example", NULL, 0, 0, 0},
+		{22, 23, 0.0923, 0.0924, R, NSB, "ns1.b.example", "A", 0, 0, 1, 0, NULL,
+		 "ns1.b.example A 127.0.0.32", "b.example NS ns1.b.example", NULL, 0, 0, 0},
+		{21, 24, 0.0922, 0.0924, C, R, "ns1.b.example", "A", 1, 1, 0, 0, NULL,
+		 "ns1.b.example A 127.0.0.32", NULL, NULL, 0, 0, 0},
+		{25, 26, 0.0925, 0.0928, C, NSB, "www.b.example", "A", 0, 0, 1, 0, NULL,
+		 "www.b.example A 127.0.0.70", NULL, NULL, 0, 0, 0},
+	};
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 4, "%zu", json_array_size(out));
+	r = res(0);
+	check_res(r, ".", "NS", "iterated", NULL, "iterated", 1);
+	check_step(r, 0, C, ROOT, "root", ".", "answer", 7, 8);
+	r = res(1);
+	check_res(r, "ns1.nic.example", "A", "recursive", R, "iterated", 2);
+	check_step(r, 1, R, TLD, "tld", "example", "answer", 16, 17);
+	r = res(2);
+	check_res(r, "ns1.b.example", "A", "recursive", R, "iterated", 2);
+	check_step(r, 1, R, NSB, "authoritative", "b.example", "answer", 22, 23);
+	r = res(3);
+	check_res(r, "www.b.example", "A", "iterated", NULL, "iterated", 3);
+	check_step(r, 0, C, ROOT, "root", ".", "referral", 13, 14);
+	check_step(r, 1, C, TLD, "tld", "example", "referral", 19, 20);
+	check_step(r, 2, C, NSB, "authoritative", "b.example", "answer", 25, 26);
+}
+
+static const tx_t fwd[] = {
+	{3, 4, 0.0089, 0.0090, R, ROOT, "www.b.example", "A", 0, 0, 0, 0, NULL, NULL,
+	 "example NS ns1.nic.example", "ns1.nic.example A 127.0.0.3", 0, 0, 0},
+	{5, 6, 0.0091, 0.0092, R, TLD, "www.b.example", "A", 0, 0, 0, 0, NULL, NULL,
+	 "b.example NS ns1.b.example", "ns1.b.example A 127.0.0.32", 0, 0, 0},
+	{7, 8, 0.0092, 0.0093, R, NSB, "www.b.example", "A", 0, 0, 1, 0, NULL,
+	 "www.b.example A 127.0.0.70", NULL, NULL, 0, 0, 0},
+	{2, 19, 0.0087, 0.0159, F, R, "www.b.example", "A", 1, 1, 0, 0, NULL,
+	 "www.b.example A 127.0.0.70", NULL, NULL, 0, 0, 0},
+	{1, 24, 0.0, 0.0170, C, F, "www.b.example", "A", 1, 1, 0, 0, NULL,
+	 "www.b.example A 127.0.0.70", NULL, NULL, 0, 0, 0},
+	{31, 32, 0.1049, 0.1050, C, F, "www.b.example", "A", 1, 1, 0, 0, NULL,
+	 "www.b.example A 127.0.0.70", NULL, NULL, 0, 0, 0},
+};
+
+Test(resolve, forwarder_and_the_upstream_iteration)
+{
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+		feed(&fwd[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 2, "%zu", json_array_size(out));
+	r = res(0);
+	check_res(r, "www.b.example", "A", "recursive", F, "forwarded", 5);
+	check_step(r, 0, C, F, "forwarder", NULL, "answer", 1, 24);
+	check_step(r, 1, F, R, "recursive resolver", NULL, "answer", 2, 19);
+	check_step(r, 2, R, ROOT, "root", ".", "referral", 3, 4);
+	check_step(r, 3, R, TLD, "tld", "example", "referral", 5, 6);
+	check_step(r, 4, R, NSB, "authoritative", "b.example", "answer", 7, 8);
+	cr_expect(json_is_true(json_object_get(step(r, 1), "rd")));
+	r = res(1);
+	check_res(r, "www.b.example", "A", "recursive", F, "cache", 1);
+	check_step(r, 0, C, F, "forwarder", NULL, "answer", 31, 32);
+	cr_expect_eq(i_(json_object_get(r, "cached_from"), "first_frame"), 1);
+}
+
+Test(resolve, forwarder_seen_without_upstream_iteration)
+{
+	/* Captured between client and forwarder, and forwarder and resolver only. */
+	json_t *r;
+	feed(&fwd[3]);
+	feed(&fwd[4]);
+	finish();
+	cr_assert_eq(json_array_size(out), 1);
+	r = res(0);
+	check_res(r, "www.b.example", "A", "recursive", F, "forwarded", 2);
+	check_step(r, 1, F, R, "recursive resolver", NULL, "answer", 2, 19);
+}
+
+Test(resolve, concurrent_questions_stay_apart)
+{
+	const tx_t t[] = {
+		{3, 4, 0.001, 0.002, R, NSA, "www.a.example", "A", 0, 0, 1, 0, NULL,
+		 "www.a.example A 127.0.0.80", "a.example NS ns1.a.example", NULL, 0, 0, 0},
+		{5, 6, 0.0015, 0.0025, R, NSB, "www.b.example", "A", 0, 0, 1, 0, NULL,
+		 "www.b.example A 127.0.0.70", "b.example NS ns1.b.example", NULL, 0, 0, 0},
+		{1, 7, 0.0, 0.003, C, R, "www.a.example", "A", 1, 1, 0, 0, NULL,
+		 "www.a.example A 127.0.0.80", NULL, NULL, 0, 0, 0},
+		{2, 8, 0.0005, 0.0035, "127.0.0.11", R, "www.b.example", "A", 1, 1, 0, 0, NULL,
+		 "www.b.example A 127.0.0.70", NULL, NULL, 0, 0, 0},
+	};
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 2);
+	check_res(res(0), "www.a.example", "A", "recursive", R, "iterated", 2);
+	check_step(res(0), 1, R, NSA, "authoritative", "a.example", "answer", 3, 4);
+	check_res(res(1), "www.b.example", "A", "recursive", R, "iterated", 2);
+	check_step(res(1), 1, R, NSB, "authoritative", "b.example", "answer", 5, 6);
+	cr_expect_str_eq(s_(json_object_get(res(1), "client"), "ip"), "127.0.0.11");
+}
+
+Test(resolve, unanswered_client_question)
+{
+	tx_t t = {1, 0, 0.0, 0, C, R, "slow.example", "A", 1, 0, 0, 0, NULL, NULL, NULL, NULL,
+		  0, 0, 0};
+	json_t *r;
+	feed(&t);
+	finish();
+	cr_assert_eq(json_array_size(out), 1);
+	r = res(0);
+	check_res(r, "slow.example", "A", "recursive", R, "unseen", 1);
+	check_step(r, 0, C, R, "recursive resolver", NULL, "timeout", 1, -1);
+	cr_expect(json_is_null(json_object_get(r, "rcode")));
+	cr_expect(json_is_null(json_object_get(r, "duration")));
+	cr_expect(has_note(r, "never got an answer"));
+}
+
+Test(resolve, streaming_emits_before_the_end)
+{
+	wt_time_t now;
+	size_t i;
+	for (i = 0; i < sizeof cold / sizeof cold[0]; i++)
+		feed(&cold[i]);
+	now.sec = (int64_t)T0 + 3;
+	now.nsec = 0;
+	wt_expire(ctx, &now);
+	cr_expect_eq(json_array_size(out), 0, "held while a claim or a timeout may come");
+	now.sec = (int64_t)T0 + 11;
+	wt_expire(ctx, &now);
+	cr_assert_eq(json_array_size(out), 1, "emitted 10 s after the question");
+	check_res(res(0), "www.a.example", "A", "recursive", R, "iterated", 6);
+	finish();
+	cr_expect_eq(json_array_size(out), 1);
+}
+
+Test(resolve, resolver_own_lookup_is_reported_as_such)
+{
+	/* The resolver asks on its own (no client question in the capture),
+	 * after it was seen answering recursively. */
+	const tx_t t[] = {
+		{1, 2, 0.0, 0.001, C, R, "www.a.example", "A", 1, 1, 0, 0, NULL,
+		 "www.a.example A 127.0.0.80", NULL, NULL, 0, 0, 0},
+		{3, 4, 2.0, 2.001, R, NSA, "ns1.a.example", "AAAA", 0, 0, 1, 0, NULL, NULL,
+		 "a.example SOA ns1.a.example. h.a.example. 1 2 3 4 5", NULL, 0, 0, 0},
+	};
+	json_t *r;
+	size_t i;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		feed(&t[i]);
+	finish();
+	cr_assert_eq(json_array_size(out), 2);
+	r = res(1);
+	check_res(r, "ns1.a.example", "AAAA", "iterated", NULL, "iterated", 1);
+	check_step(r, 0, R, NSA, "authoritative", "a.example", "nodata", 3, 4);
+	cr_expect(has_note(r, "resolver's own lookup"));
+}
+
+Test(resolve, non_dns_and_mdns_records_are_ignored)
+{
+	json_t *m;
+	wt_emit(ctx, json_pack("{s:s,s:i}", "type", "flow", "stream", 0));
+	/* Multicast DNS resolves on the link: no chain. */
+	m = json_pack("{s:s,s:f,s:s,s:{s:s,s:i},s:{s:s,s:i},s:s,s:s,s:s,s:i,s:n,s:s,"
+		      "s:{s:b},s:[]}",
+		      "type", "dns", "ts", T0, "transport", "udp", "client", "ip", C, "port",
+		      5353, "server", "ip", "224.0.0.251", "port", 5353, "opcode", "QUERY",
+		      "qname", "printer.local", "qtype", "A", "query_frame", 9,
+		      "response_frame", "status", "unanswered", "query_flags", "rd", 0,
+		      "answers");
+	wt_emit(ctx, m);
+	/* A NOTIFY is no question to resolve. */
+	m = json_pack("{s:s,s:f,s:s,s:{s:s,s:i},s:{s:s,s:i},s:s,s:s,s:s,s:i,s:n,s:s}",
+		      "type", "dns", "ts", T0, "transport", "udp", "client", "ip", C, "port",
+		      4000, "server", "ip", R, "port", 53, "opcode", "NOTIFY",
+		      "qname", "a.example", "qtype", "SOA", "query_frame", 10,
+		      "response_frame", "status", "unanswered");
+	wt_emit(ctx, m);
+	finish();
+	cr_expect_eq(json_array_size(out), 0);
+}
