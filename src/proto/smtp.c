@@ -754,8 +754,8 @@ enhanced_code(wt_cursor_t *t, int code)
 	wt_cursor_t c = *t, w = cur_word(&c);
 	size_t n = wt_cur_left(&w), i, dots = 0, run = 0;
 	const uint8_t *p = wt_cur_peek(&w, n);
-	if (!p || n < 5 || n > 9)
-		return NULL;
+	if (!p || n < 5 || n > 9 || code / 100 == 3)
+		return NULL; /* RFC 3463 §2: class 2, 4 or 5 only */
 	if (p[0] != '0' + code / 100 || p[1] != '.')
 		return NULL;
 	for (i = 1; i < n; i++) {
@@ -873,10 +873,9 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 		}
 		break;
 	case V_DATA_END:
-		if (code == 354)
-			return; /* the 354 of a DATA whose message we already read */
-		/* fall through */
 	case V_BDAT:
+		if (e->verb == V_DATA_END && code == 354)
+			return; /* the 354 of a DATA whose message we already read */
 		if (e->tx && (e->verb == V_DATA_END || e->last || code / 100 != 2)) {
 			json_object_set_new(e->tx, "reply_code", json_integer(code));
 			if (last_text)
