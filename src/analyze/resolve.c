@@ -1064,12 +1064,13 @@ emit_resolution(struct wt_resolve *r, node_t *root, node_t **steps, size_t n,
 			json_object_set_new(rec, "cached_from", json_pack(
 				"{s:I,s:s,s:s}", "first_frame", (json_int_t)d->first_frame,
 				"qname", d->root_qname, "qtype", d->root_qtype));
-			note(notes, "answered from the resolver's cache, filled by the "
-			     "resolution of %s %s starting at frame %llu", d->root_qname,
-			     d->root_qtype, (unsigned long long)d->first_frame);
+			note(notes, "answered from %s's cache, filled by the "
+			     "resolution of %s %s starting at frame %llu", root->sip,
+			     d->root_qname, d->root_qtype,
+			     (unsigned long long)d->first_frame);
 		} else {
-			note(notes, "answered from the resolver's cache (no upstream "
-			     "query in between; filled before the capture started)");
+			note(notes, "answered from %s's cache (no upstream query in "
+			     "between; filled before the capture started)", root->sip);
 		}
 	}
 	if (root && strcmp(method, "forwarded") == 0)
@@ -1106,6 +1107,17 @@ emit_resolution(struct wt_resolve *r, node_t *root, node_t **steps, size_t n,
 			     "querier tried again, or another server");
 			break;
 		}
+	for (i = 0; i < n; i++) {
+		bool truncated;
+		outcome_of(steps[i]->rec, &truncated);
+		if (truncated) {
+			note(notes, "an answer did not fit in UDP (TC=1): the query "
+			     "was asked again over TCP (RFC 7766)");
+			break;
+		}
+	}
+	if (!root && strcmp(outcome_of(final->rec, &(bool){false}), "cname") == 0)
+		note(notes, "the client stopped at a CNAME and did not follow it");
 	if (final->rframe == 0)
 		note(notes, "the client never got an answer");
 	json_object_set_new(rec, "notes", notes);
