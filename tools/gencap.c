@@ -1,12 +1,17 @@
 /* \summary: wt-gencap: writes a large, deterministic synthetic capture for scripts/bench */
 /*
- * usage: wt-gencap OUT.pcap SIZE_MB [SEED [SLOTS]]
+ * usage: wt-gencap OUT.pcap SIZE_MB [SEED [SLOTS [GAP_US]]]
  *
  * Writes a classic pcap file (microsecond timestamps, LINKTYPE_ETHERNET) of
- * about SIZE_MB * 10^6 bytes.  The traffic is a simulation of SLOTS
- * (default 4000) concurrent conversations; each packet comes from a slot
- * picked at random, so thousands of TCP connections are open at once and
- * their segments interleave, as on a busy link:
+ * about SIZE_MB * 10^6 bytes.  The TCP traffic is a simulation of SLOTS
+ * (default 4000) concurrent connections; each TCP packet comes from a slot
+ * picked at random, so thousands of connections are open at once and
+ * their segments interleave, as on a busy link.  One packet in 12 comes
+ * instead from a small pool of 16 outstanding DNS/NTP transactions, so
+ * that answers follow queries closely.  Packets are GAP_US (default 250)
+ * microseconds apart on average, about 20 Mbit/s: a 600 MB file spans
+ * some five minutes, longer than the idle timeouts of an analyzer, so
+ * flow state must expire while it is read, as in a long real capture.
  *
  *  - SMTP (TCP 25): handshake, banner, EHLO, optional AUTH PLAIN, MAIL FROM,
  *    one to three RCPT TO (some refused), DATA with an RFC 5322 message of a
@@ -43,7 +48,9 @@
 #define MSG_CAP (48u << 10)     /* largest SMTP message we compose */
 #define FRAME_MAX 1600u
 #define DEFAULT_SLOTS 4000u
-#define PKT_GAP_US 20u          /* mean gap between two packets = 10 us */
+#define DEFAULT_GAP_US 250u     /* mean gap between two packets */
+#define UDP_SLOTS 16u           /* DNS/NTP transactions outstanding at once */
+#define UDP_ODDS 12u            /* 1 packet in UDP_ODDS is DNS or NTP */
 
 /* ------------------------------------------------------------------ */
 /* Deterministic PRNG (splitmix64): fast and good enough for traffic. */
@@ -88,6 +95,7 @@ static unsigned char *obuf;
 static size_t olen;
 static uint64_t out_bytes, out_pkts;
 static uint64_t clock_us;
+static uint32_t gap_us = DEFAULT_GAP_US;
 
 static void
 die(const char *what)
@@ -152,7 +160,7 @@ out_packet(const unsigned char *f, size_t len)
 {
 	if (olen + 16 + len > OBUF_CAP)
 		out_flush();
-	clock_us += 1 + rnd_below(PKT_GAP_US);
+	clock_us += 1 + rnd_below(2 * gap_us - 1);
 	put_le32(obuf + olen, (uint32_t)(clock_us / 1000000u));
 	put_le32(obuf + olen + 4, (uint32_t)(clock_us % 1000000u));
 	put_le32(obuf + olen + 8, (uint32_t)len);
@@ -851,16 +859,16 @@ sess_new_udp(struct sess *s, enum kind k)
 static void
 sess_new(struct sess *s)
 {
-	uint32_t r = rnd_below(1000);
-
-	if (r < 700)
-		sess_new_udp(s, K_DNS);
-	else if (r < 730)
-		sess_new_udp(s, K_NTP);
-	else if (r < 900)
+	if (rnd_below(1000) < 630)
 		sess_new_tcp(s, K_SMTP);
 	else
 		sess_new_tcp(s, K_BULK);
+}
+
+static void
+sess_new_dgram(struct sess *s)
+{
+	sess_new_udp(s, rnd_below(1000) < 950 ? K_DNS : K_NTP);
 }
 
 static int
@@ -1244,12 +1252,13 @@ main(int argc, char **argv)
 {
 	uint64_t target, drain_at, seed = 1;
 	unsigned long slots = DEFAULT_SLOTS;
+	static struct sess upool[UDP_SLOTS];
 	struct sess *pool;
-	size_t nactive, i;
+	size_t nactive, nudp, i;
 	char *end;
 
-	if (argc < 3 || argc > 5) {
-		fprintf(stderr, "usage: wt-gencap OUT.pcap SIZE_MB [SEED [SLOTS]]\n");
+	if (argc < 3 || argc > 6) {
+		fprintf(stderr, "usage: wt-gencap OUT.pcap SIZE_MB [SEED [SLOTS [GAP_US]]]\n");
 		return 2;
 	}
 	target = strtoull(argv[2], &end, 10);
@@ -1272,6 +1281,15 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (argc > 5) {
+		unsigned long g = strtoul(argv[5], &end, 10);
+
+		if (*end || g < 1 || g > 10000000) {
+			fprintf(stderr, "wt-gencap: GAP_US must be 1..10000000\n");
+			return 2;
+		}
+		gap_us = (uint32_t)g;
+	}
 	out_fp = strcmp(argv[1], "-") ? fopen(argv[1], "wb") : stdout;
 	if (!out_fp)
 		die(argv[1]);
@@ -1291,11 +1309,20 @@ main(int argc, char **argv)
 	out_header();
 	for (i = 0; i < slots; i++)
 		sess_new(&pool[i]);
+	for (i = 0; i < UDP_SLOTS; i++)
+		sess_new_dgram(&upool[i]);
 	nactive = slots;
+	nudp = UDP_SLOTS;
 	/* about 8 KB per open conversation remain when draining starts */
 	drain_at = target - (target / 5 < slots * 8000u ? target / 5 : slots * 8000u);
-	while (nactive && out_bytes < target) {
-		size_t k = rnd_below((uint32_t)nactive);
+	while ((nactive || nudp) && out_bytes < target) {
+		/* DNS and NTP come from a small pool of their own, so that
+		 * answers follow queries within tens of milliseconds while
+		 * TCP conversations take seconds */
+		int udp = nudp && (!nactive || rnd_below(UDP_ODDS) == 0);
+		struct sess *p = udp ? upool : pool;
+		size_t *n = udp ? &nudp : &nactive;
+		size_t k = rnd_below((uint32_t)*n);
 
 		if (!draining && out_bytes >= drain_at) {
 			draining = 1;
@@ -1305,16 +1332,19 @@ main(int argc, char **argv)
 				if (pool[i].mbulk && pool[i].mlen > pool[i].moff + 8192)
 					pool[i].mlen = pool[i].moff + 8192;
 		}
-		if (!sess_step(&pool[k]))
+		if (!sess_step(&p[k]))
 			continue;
 		if (!draining) {
-			sess_new(&pool[k]);
+			if (udp)
+				sess_new_dgram(&p[k]);
+			else
+				sess_new(&p[k]);
 		} else {
-			struct sess t = pool[k];
+			struct sess t = p[k];
 
-			pool[k] = pool[nactive - 1];
-			pool[nactive - 1] = t;
-			nactive--;
+			p[k] = p[*n - 1];
+			p[*n - 1] = t;
+			(*n)--;
 		}
 	}
 	out_flush();
