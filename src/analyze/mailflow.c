@@ -607,6 +607,24 @@ greeting_host(json_t *rec)
 	return json_null();
 }
 
+/* The frame of the server's reply to the end of the message: the first
+ * server line after the frame that completed the message. */
+static json_t *
+reply_frame(json_t *rec, json_t *data_frame)
+{
+	json_int_t df = json_integer_value(data_frame);
+	size_t i;
+	json_t *d;
+	if (!json_is_integer(data_frame))
+		return json_null();
+	json_array_foreach(json_object_get(rec, "dialogue"), i, d) {
+		if (str_ieq(jstr(d, "from"), "server") && jint(d, "frame", 0) > df &&
+		    json_is_integer(json_object_get(d, "code")))
+			return json_integer(jint(d, "frame", 0));
+	}
+	return json_null();
+}
+
 /* The queue id a server names in its final reply ("... queued as 4CA89A72EF0"). */
 static json_t *
 queue_id(const char *reply)
@@ -664,6 +682,7 @@ observe_smtp(struct wt_mailflow *m, json_t *rec)
 		json_object_set_new(hop, "ts", jcopy(rec, "ts"));
 		json_object_set_new(hop, "stream", jcopy(rec, "stream"));
 		json_object_set_new(hop, "message_frame", jcopy(tx, "data_frame"));
+		json_object_set_new(hop, "reply_frame", reply_frame(rec, json_object_get(tx, "data_frame")));
 		json_object_set_new(hop, "reply_code", jcopy(tx, "reply_code"));
 		json_object_set_new(hop, "reply_text", jcopy(tx, "reply_text"));
 		json_object_set_new(hop, "queue_id", queue_id(jstr(tx, "reply_text")));

@@ -4,17 +4,7 @@
 
 #include <jansson.h>
 
-#if defined(__has_include)
-#if __has_include("report/text_story.h")
 #include "report/text_story.h"
-#define WT_HAVE_TEXT_STORY_H 1
-#endif
-#endif
-#ifndef WT_HAVE_TEXT_STORY_H
-/* Declared in report/text_story.h (written beside this file); declared
- * here while that header has not landed. */
-void wt_text_mail(FILE *out, json_t *rec);
-#endif
 
 /*
  * One block per message, written for a student who has just read how mail
