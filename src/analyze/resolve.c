@@ -54,6 +54,7 @@
 #define WT_RS_HOSTS 4096       /* learnt (name, address) pairs */
 #define WT_RS_SERVERS 2048     /* per address: seen querying, forwarding */
 #define WT_RS_DONE 2048        /* questions resolved, for "cached_from" */
+#define WT_RS_MAX_DEPTH 24     /* nesting of claims (forwarders of forwarders) */
 #define WT_NAME_MAX 256
 #define WT_IP_MAX 48
 
@@ -63,6 +64,9 @@ typedef struct node {
 	struct node *kids, *last_kid, *sibling;
 	struct node *rprev, *rnext; /* roots list, arrival order */
 	struct node *bprev, *bnext; /* roots bucket by querier address */
+	struct node *sprev, *snext; /* recursive nodes by server address */
+	bool in_sbucket;
+	unsigned height;   /* of its subtree: 1 for a leaf */
 	bool is_root;
 	char cip[WT_IP_MAX], sip[WT_IP_MAX];
 	const char *qname, *qtype; /* inside rec */
@@ -129,6 +133,7 @@ struct wt_resolve {
 	double grace; /* the DNS transaction timeout plus a margin */
 	node_t *roots, *roots_tail;
 	node_t *bucket[WT_RS_BUCKETS];
+	node_t *sbucket[WT_RS_BUCKETS]; /* recursive nodes, by server address */
 	size_t n_nodes;
 	iter_t iters[WT_RS_MAX_OPEN_ITER];
 	addr_zone_t *az;
@@ -553,6 +558,7 @@ static void
 add_kid(node_t *parent, node_t *kid)
 {
 	node_t *p;
+	unsigned h = kid->height;
 	kid->parent = parent;
 	kid->sibling = NULL;
 	if (parent->last_kid)
@@ -560,15 +566,57 @@ add_kid(node_t *parent, node_t *kid)
 	else
 		parent->kids = kid;
 	parent->last_kid = kid;
-	for (p = parent; p; p = p->parent)
+	for (p = parent; p; p = p->parent) {
 		p->subtree += kid->subtree;
+		if (p->height < h + 1)
+			p->height = h + 1;
+		h = p->height;
+	}
 	touch(parent, kid->last);
+}
+
+static void
+sbucket_link(struct wt_resolve *r, node_t *n)
+{
+	uint32_t b = ip_hash(n->sip);
+	n->sprev = NULL;
+	n->snext = r->sbucket[b];
+	if (r->sbucket[b])
+		r->sbucket[b]->sprev = n;
+	r->sbucket[b] = n;
+	n->in_sbucket = true;
+}
+
+static void
+sbucket_unlink(struct wt_resolve *r, node_t *n)
+{
+	if (!n->in_sbucket)
+		return;
+	if (n->sprev)
+		n->sprev->snext = n->snext;
+	else
+		r->sbucket[ip_hash(n->sip)] = n->snext;
+	if (n->snext)
+		n->snext->sprev = n->sprev;
+	n->in_sbucket = false;
+}
+
+static unsigned
+depth_of(const node_t *n)
+{
+	unsigned d = 1;
+	while (n->parent) {
+		n = n->parent;
+		d++;
+	}
+	return d;
 }
 
 static void
 free_tree(struct wt_resolve *r, node_t *n)
 {
 	node_t *k = n->kids, *next;
+	sbucket_unlink(r, n);
 	while (k) {
 		next = k->sibling;
 		free_tree(r, k);
@@ -681,10 +729,12 @@ claim(struct wt_resolve *r, node_t *t)
 {
 	node_t *cand[512], *c, *top = root_of(t);
 	size_t n = 0, i;
+	unsigned depth = depth_of(t);
 	names_t nm;
 
 	for (c = r->bucket[ip_hash(t->sip)]; c && n < 512; c = c->bnext)
-		if (c != top && strcmp(c->cip, t->sip) == 0 && in_window(t, c))
+		if (c != top && strcmp(c->cip, t->sip) == 0 && in_window(t, c) &&
+		    depth + c->height <= WT_RS_MAX_DEPTH)
 			cand[n++] = c;
 	if (!n)
 		return;
@@ -706,24 +756,23 @@ claim(struct wt_resolve *r, node_t *t)
 	}
 }
 
-/* For a query that timed out: the recursive transaction it served. */
+/* For a query that timed out: the recursive transaction it served (the
+ * innermost one, latest query first). */
 static node_t *
-find_claimer(node_t *n, node_t *c, node_t *best)
+find_claimer(struct wt_resolve *r, node_t *c)
 {
-	node_t *k;
-	if (n->rtype && strcmp(n->sip, c->cip) == 0 && in_window(n, c) &&
-	    (!best || n->qframe > best->qframe)) {
+	node_t *n, *best = NULL;
+	for (n = r->sbucket[ip_hash(c->cip)]; n; n = n->snext) {
 		names_t nm;
 		const char *purpose;
+		if (strcmp(n->sip, c->cip) != 0 || !in_window(n, c) ||
+		    (best && n->qframe <= best->qframe) || depth_of(n) >= WT_RS_MAX_DEPTH)
+			continue;
 		memset(&nm, 0, sizeof nm);
 		collect_names(n, &nm, true);
-		if (relevant(c, &nm, n, &purpose)) {
+		if (relevant(c, &nm, n, &purpose))
 			best = n;
-			c->purpose = purpose;
-		}
 	}
-	for (k = n->kids; k; k = k->sibling)
-		best = find_claimer(k, c, best);
 	return best;
 }
 
@@ -1363,25 +1412,29 @@ wt_resolve_observe(struct wt_resolve *r, json_t *rec)
 		n->arrival = n->rframe ? n->r : n->q + r->grace - 1.0;
 	n->last = n->rframe ? n->r : n->arrival;
 	n->subtree = 1;
+	n->height = 1;
 	r->n_nodes++;
 	qf = json_object_get(rec, "query_flags");
 	n->rtype = jbool(qf, "rd") &&
 		   (n->unanswered || jbool(json_object_get(rec, "flags"), "ra"));
+	if (n->rtype)
+		sbucket_link(r, n);
 
 	/* A TCP retry of a truncated answer belongs with the UDP exchange. */
 	tcr = json_object_get(rec, "tc_retry");
 	if (json_is_object(tcr)) {
+		/* The truncated exchange is normally still a root (its claimer
+		 * answers later): search the querier's roots only. */
 		uint64_t qfr = jframe(tcr, "query_frame");
-		for (c = r->roots; c && !target; c = c->rnext)
-			target = find_by_qframe(c, cip, qfr);
+		for (c = r->bucket[ip_hash(cip)]; c && !target; c = c->bnext)
+			if (strcmp(c->cip, cip) == 0 && depth_of(c) + c->height <= WT_RS_MAX_DEPTH)
+				target = find_by_qframe(c, cip, qfr);
 	}
 	if (target) {
 		n->tcp_retry = true;
 		add_kid(target, n);
 	} else if (n->unanswered) {
-		node_t *best = NULL;
-		for (c = r->roots; c; c = c->rnext)
-			best = find_claimer(c, n, best);
+		node_t *best = find_claimer(r, n);
 		if (best) {
 			const char *purpose = n->purpose;
 			names_t nm;

@@ -774,3 +774,62 @@ Test(resolve, non_dns_and_mdns_records_are_ignored)
 	finish();
 	cr_expect_eq(json_array_size(out), 0);
 }
+
+Test(resolve, deep_forwarder_chains_are_bounded)
+{
+	/* 60 servers each forwarding to the next: the innermost answers
+	 * first, so every one is claimed by the next one out.  Nesting is
+	 * capped; every transaction is still reported exactly once. */
+	char ips[61][16];
+	size_t i, total = 0, maxsteps = 0;
+	json_t *r;
+	for (i = 0; i <= 60; i++)
+		snprintf(ips[i], sizeof ips[i], "10.0.%zu.1", i);
+	for (i = 60; i-- > 0;) {
+		tx_t t = {i + 1, 200 - i, 0.001 * (double)i, 1.0 - 0.001 * (double)i, ips[i],
+			  ips[i + 1], "deep.example", "A", 1, 1, 0, 0, NULL,
+			  "deep.example A 192.0.2.1", NULL, NULL, 0, 0, 0};
+		feed(&t);
+	}
+	finish();
+	cr_assert_gt(json_array_size(out), 1, "the cap splits the chain");
+	json_array_foreach(out, i, r) {
+		size_t n = json_array_size(json_object_get(r, "steps"));
+		total += n;
+		if (n > maxsteps)
+			maxsteps = n;
+	}
+	cr_expect_eq(total, 60, "%zu steps in all", total);
+	cr_expect_leq(maxsteps, 24);
+	check_res(res(0), "deep.example", "A", "recursive", "10.0.1.1", "forwarded",
+		  json_array_size(json_object_get(res(0), "steps")));
+}
+
+static void
+count_warning(void *user, json_t *rec)
+{
+	if (strcmp(json_string_value(json_object_get(rec, "type")), "warning") == 0 &&
+	    strcmp(json_string_value(json_object_get(rec, "code")), "RESOLVE_CAP") == 0)
+		(*(int *)user)++;
+}
+
+Test(resolve, waiting_transactions_are_capped)
+{
+	/* More waiting transactions than the cap (32768): the oldest are
+	 * emitted early, with one warning, before the end of the trace. */
+	int warnings = 0;
+	size_t i;
+	wt_ctx_add_sink(ctx, count_warning, &warnings);
+	for (i = 0; i < 32800; i++) {
+		char name[64];
+		tx_t t = {2 * i + 1, 2 * i + 2, 0.0001 * (double)i, 0.0001 * (double)i + 0.00005,
+			  C, NSA, name, "A", 0, 0, 1, 0, NULL, NULL, NULL, NULL, 0, 0, 0};
+		snprintf(name, sizeof name, "h%zu.a.example", i);
+		feed(&t);
+	}
+	cr_expect_geq(json_array_size(out), 32, "%zu emitted early", json_array_size(out));
+	cr_expect_eq(warnings, 1);
+	check_res(res(0), "h0.a.example", "A", "iterated", NULL, "iterated", 1);
+	finish();
+	cr_expect_eq(json_array_size(out), 32800);
+}
