@@ -745,10 +745,14 @@ status_line(pop3_t *s, wt_cursor_t line, const wt_pkt_t *pkt, bool ok)
 	pop3_pending_t c;
 	dialogue_line(s, pkt, WT_TO_CLIENT, line);
 	if (!s->seen_server) {
-		/* RFC 1939 section 4: the server speaks first. */
+		/* RFC 1939 section 4: the server speaks first.  With commands
+		 * already waiting, the greeting was not captured. */
 		s->seen_server = true;
-		return;
+		if (s->q_len == 0)
+			return;
 	}
+	/* Whatever the command, a status line ends a SASL exchange. */
+	s->in_sasl = false;
 	if (!q_pop(s, &c)) {
 		if (!s->client_gap && !(s->warned & ONCE_UNMATCHED)) {
 			s->warned |= ONCE_UNMATCHED;
@@ -814,13 +818,30 @@ server_line(pop3_t *s, wt_cursor_t full, wt_cursor_t line, const wt_pkt_t *pkt)
 		if (end) {
 			msg_end(s, pkt, true);
 			s->srv = SRV_STATUS;
-		} else {
-			body_line(s, full, line);
+			return;
 		}
+		/* A listing (LIST, UIDL, CAPA) never holds a status line: one
+		 * there, with a command waiting, means the "." was missing.
+		 * A message may hold anything, so it is not cut short. */
+		if (!s->msg.active && s->q_len > 0 && (is_ok(line) || is_err(line))) {
+			pop3_warn(s, pkt, "POP3_MISSING_TERMINATOR",
+				  "a multi-line response ended without \".\"");
+			s->srv = SRV_STATUS;
+			break;
+		}
+		body_line(s, full, line);
 		return;
 	case SRV_SKIP:
-		if (end)
+		if (end) {
 			s->srv = SRV_STATUS;
+			return;
+		}
+		/* Skipping a response we could not place: a status line while
+		 * a command waits is the answer to it. */
+		if (s->q_len > 0 && (is_ok(line) || is_err(line))) {
+			s->srv = SRV_STATUS;
+			break;
+		}
 		return;
 	case SRV_STATUS:
 		break;
