@@ -410,7 +410,7 @@ flow_new(struct wt_mailflow *m)
 	f->body_size = -1;
 	f->size = -1;
 	f->seq = ++m->seq;
-	f->matched_by = "single-hop";
+	f->matched_by = "single-copy";
 	return f;
 }
 
@@ -1115,7 +1115,7 @@ emit_flow(struct wt_mailflow *m, size_t idx, const char *end)
 	json_object_set_new(rec, "rcpt_to", json_incref(f->rcpt));
 	json_object_set_new(rec, "size", f->size >= 0 ? json_integer(f->size) : json_null());
 	json_object_set_new(rec, "body_size", f->body_size >= 0 ? json_integer(f->body_size) : json_null());
-	json_object_set_new(rec, "matched_by", json_string(n > 1 ? f->matched_by : "single-hop"));
+	json_object_set_new(rec, "matched_by", json_string(n > 1 ? f->matched_by : "single-copy"));
 	json_object_set_new(rec, "retrieved", json_boolean(f->retrieved));
 	json_object_set_new(rec, "end", json_string(end));
 	json_object_set_new(rec, "ts", json_real(first));

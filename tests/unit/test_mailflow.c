@@ -285,7 +285,7 @@ Test(mailflow, one_hop_flow)
 	m = json_array_get(mails, 0);
 	cr_assert_eq(json_array_size(json_object_get(m, "hops")), 1);
 	check_hop(hop(m, 0), "smtp", "relay", "127.0.0.25", "127.0.0.26", 54, 73);
-	cr_expect_str_eq(s(m, "matched_by"), "single-hop");
+	cr_expect_str_eq(s(m, "matched_by"), "single-copy");
 	cr_expect(json_is_false(json_object_get(m, "retrieved")));
 	cr_expect_str_eq(s(m, "end"), "eof");
 	/* The one Received field claims the submission, which is not in the
