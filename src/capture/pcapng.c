@@ -279,9 +279,10 @@ parse_shb(wt_pcapng_t *r, wt_cursor_t body)
 		set_err(r, "bad section header at offset %" PRIu64, r->off);
 		return -1;
 	}
-	/* 1.0 is the current version; 1.2 appears in old files.  A different
-	 * major version is a different format (section 4.1). */
-	if (major != 1) {
+	/* 1.0 is the current version; 1.2 appears in files of old writers.
+	 * Anything else is a format we do not know (section 4.1); libpcap and
+	 * Wireshark accept exactly these two as well. */
+	if (major != 1 || (minor != 0 && minor != 2)) {
 		set_err(r, "unsupported pcapng version %u.%u at offset %" PRIu64,
 			major, minor, r->off);
 		return -1;

@@ -668,5 +668,20 @@ Test(pcapng, bad_byte_order_magic_and_version)
 		f.b[at + 12] = 2;
 	}
 	expect_error(&f, "unsupported pcapng version 2.0");
+	/* 1.1 never existed; 1.2 did (old writers). */
+	f.b[f.n - 28 + 12] = 1;
+	f.b[f.n - 28 + 14] = 1;
+	expect_error(&f, "unsupported pcapng version 1.1");
+	f.b[f.n - 28 + 14] = 2;
+	{
+		char err[256] = "";
+		wt_pcapng_pkt_t pkt;
+		FILE *fp = mem(&f, f.n);
+		wt_pcapng_t *r = wt_pcapng_open(fp, err, sizeof err);
+		cr_assert_not_null(r, "%s", err);
+		cr_assert_eq(wt_pcapng_next(r, &pkt, err, sizeof err), 0, "%s", err);
+		wt_pcapng_close(r);
+		fclose(fp);
+	}
 	free(f.b);
 }
