@@ -117,6 +117,21 @@ fault(wt_ctx_t *ctx, const char *name, const char *format, uint64_t frames,
 	return status;
 }
 
+/* A frame whose captured length exceeds its length on the wire: said on
+ * stderr and as a warning record naming the frame; the frame is still
+ * decoded with what was captured. */
+static void
+caplen_warning(wt_ctx_t *ctx, const char *name, const char *msg,
+	       const wt_time_t *ts)
+{
+	wt_pkt_t pkt;
+	memset(&pkt, 0, sizeof pkt);
+	pkt.frame = ctx->frame + 1;
+	pkt.ts = *ts;
+	fprintf(stderr, "wiretale: %s: %s\n", name, msg);
+	wt_warn(ctx, &pkt, "capture", "FRAME_CAPLEN_EXCEEDS_LEN", "%s: %s", name, msg);
+}
+
 static int
 read_pcap(wt_ctx_t *ctx, FILE *f, const char *name, progress_t *pr)
 {
@@ -144,8 +159,7 @@ read_pcap(wt_ctx_t *ctx, FILE *f, const char *name, progress_t *pr)
 			snprintf(msg, sizeof msg,
 				 "frame %llu: captured length %u exceeds the original length %u",
 				 (unsigned long long)(ctx->frame + 1), h->caplen, h->len);
-			fprintf(stderr, "wiretale: %s: %s\n", name, msg);
-			wt_warn(ctx, NULL, "capture", "FRAME_CAPLEN_EXCEEDS_LEN", "%s: %s", name, msg);
+			caplen_warning(ctx, name, msg, &ts);
 			status = WT_EXIT_DAMAGED;
 		}
 		pr->done += h->caplen + 16;
@@ -186,8 +200,7 @@ read_pcapng(wt_ctx_t *ctx, FILE *f, const char *name, progress_t *pr)
 			snprintf(msg, sizeof msg,
 				 "frame %llu: captured length %u exceeds the original length %u",
 				 (unsigned long long)(ctx->frame + 1), pk.caplen, pk.wirelen);
-			fprintf(stderr, "wiretale: %s: %s\n", name, msg);
-			wt_warn(ctx, NULL, "capture", "FRAME_CAPLEN_EXCEEDS_LEN", "%s: %s", name, msg);
+			caplen_warning(ctx, name, msg, &pk.ts);
 			status = WT_EXIT_DAMAGED;
 		}
 		pr->done += pk.caplen + 32;
