@@ -3,33 +3,16 @@
 #include "analyze/story.h"
 #include "core/ctx_int.h"
 
-/* TEMPORARY while the analyzers are written in parallel: weak, so the
- * library links before every one exists. */
-#pragma weak wt_dnstx_new
-#pragma weak wt_dnstx_expire
-#pragma weak wt_dnstx_finish
-#pragma weak wt_dnstx_free
-#pragma weak wt_resolve_new
-#pragma weak wt_resolve_observe
-#pragma weak wt_resolve_expire
-#pragma weak wt_resolve_finish
-#pragma weak wt_resolve_free
-#pragma weak wt_mailflow_new
-#pragma weak wt_mailflow_observe
-#pragma weak wt_mailflow_expire
-#pragma weak wt_mailflow_finish
-#pragma weak wt_mailflow_free
-
 int
 wt_analyze_init(wt_ctx_t *ctx)
 {
-	if (wt_dnstx_new && !(ctx->dnstx = wt_dnstx_new(ctx)))
+	if (!(ctx->dnstx = wt_dnstx_new(ctx)))
 		return -1;
 	if (ctx->opt.no_dissect)
 		return 0; /* follow: flows only, no story */
-	if (wt_resolve_new && !(ctx->resolve = wt_resolve_new(ctx)))
+	if (!(ctx->resolve = wt_resolve_new(ctx)))
 		return -1;
-	if (wt_mailflow_new && !(ctx->mailflow = wt_mailflow_new(ctx)))
+	if (!(ctx->mailflow = wt_mailflow_new(ctx)))
 		return -1;
 	return 0;
 }

@@ -4,14 +4,11 @@
 
 /* Each dissector lives in its own file under src/proto/ and exports one
  * const wt_dissector_t.  Order matters: the first match claims the flow. */
-/* TEMPORARY while the dissectors are written in parallel: weak, so the
- * library links before every one exists; a missing one is skipped. */
-#define WT_DIS_DECL __attribute__((weak))
-extern const wt_dissector_t wt_dns_udp_dissector WT_DIS_DECL;
-extern const wt_dissector_t wt_dns_tcp_dissector WT_DIS_DECL;
-extern const wt_dissector_t wt_smtp_dissector WT_DIS_DECL;
-extern const wt_dissector_t wt_pop3_dissector WT_DIS_DECL;
-extern const wt_dissector_t wt_imap_dissector WT_DIS_DECL;
+extern const wt_dissector_t wt_dns_udp_dissector;
+extern const wt_dissector_t wt_dns_tcp_dissector;
+extern const wt_dissector_t wt_smtp_dissector;
+extern const wt_dissector_t wt_pop3_dissector;
+extern const wt_dissector_t wt_imap_dissector;
 
 static const wt_dissector_t *const dissectors[] = {
 	&wt_dns_udp_dissector,
@@ -30,8 +27,6 @@ wt_dissector_find(const wt_ctx_t *ctx, uint8_t ipproto, uint16_t sport,
 		return NULL;
 	for (i = 0; i < sizeof dissectors / sizeof dissectors[0]; i++) {
 		const wt_dissector_t *d = dissectors[i];
-		if (d == NULL)
-			continue;
 		if (d->ipproto == ipproto && d->match(ctx, sport, dport, server_is_dst))
 			return d;
 	}

@@ -29,17 +29,7 @@ struct wt_text {
 	wt_dns_summary_t *dns;
 };
 
-/* Weak: the story formatters live in text_story.c when it is built. */
-void wt_text_story(FILE *out, json_t *rec) __attribute__((weak));
-/* TEMPORARY while the dissectors' formatters are written in parallel. */
-#pragma weak wt_text_dns
-#pragma weak wt_text_smtp
-#pragma weak wt_text_pop3
-#pragma weak wt_text_imap
-#pragma weak wt_dns_summary_new
-#pragma weak wt_dns_summary_add
-#pragma weak wt_dns_summary_print
-#pragma weak wt_dns_summary_free
+#include "report/text_story.h"
 
 wt_text_t *
 wt_text_new(FILE *out)
@@ -51,7 +41,7 @@ wt_text_new(FILE *out)
 	t->out = out;
 	for (i = 0; i < SEC_N; i++)
 		t->sec[i] = json_array();
-	t->dns = wt_dns_summary_new ? wt_dns_summary_new() : NULL;
+	t->dns = wt_dns_summary_new();
 	return t;
 }
 
@@ -204,20 +194,61 @@ print_one(wt_text_t *t, json_t *r)
 		fprintf(t->out, "\n%s\n", section_title[s]);
 		t->printed_title[s] = 1;
 	}
-	if (!strcmp(type, "dns") && wt_text_dns)
+	if (!strcmp(type, "dns"))
 		wt_text_dns(t->out, r);
-	else if (!strcmp(type, "smtp") && wt_text_smtp)
+	else if (!strcmp(type, "smtp"))
 		wt_text_smtp(t->out, r);
-	else if (!strcmp(type, "pop3") && wt_text_pop3)
+	else if (!strcmp(type, "pop3"))
 		wt_text_pop3(t->out, r);
-	else if (!strcmp(type, "imap") && wt_text_imap)
+	else if (!strcmp(type, "imap"))
 		wt_text_imap(t->out, r);
-	else if (s == SEC_STORY && wt_text_story)
+	else if (s == SEC_STORY)
 		wt_text_story(t->out, r);
 	else if (!strcmp(type, "warning"))
 		text_warning(t->out, r);
 	else if (!strcmp(type, "flow"))
 		text_flow(t->out, r);
+}
+
+/* Held records are printed in order of their first frame: transactions
+ * complete out of order (a resolver's upstream answers come before its own
+ * answer to the client), but a reader follows the trace. */
+static long long
+first_frame_of(json_t *r)
+{
+	static const char *const keys[] = {"query_frame", "first_frame", "frame"};
+	size_t i;
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		json_t *v = json_object_get(r, keys[i]);
+		if (json_is_integer(v))
+			return (long long)json_integer_value(v);
+	}
+	return 0;
+}
+
+static int
+by_frame(const void *a, const void *b)
+{
+	long long x = first_frame_of(*(json_t *const *)a), y = first_frame_of(*(json_t *const *)b);
+	return x < y ? -1 : x > y;
+}
+
+static void
+sort_section(json_t *arr)
+{
+	size_t n = json_array_size(arr), i;
+	json_t **v;
+	if (n < 2 || !(v = malloc(n * sizeof *v)))
+		return;
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	/* qsort is not stable: equal frames keep no order, which is fine
+	 * since each record has its own first frame */
+	qsort(v, n, sizeof *v, by_frame);
+	json_array_clear(arr);
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
 }
 
 static void
@@ -227,6 +258,8 @@ print_held(wt_text_t *t)
 	size_t i;
 	json_t *r;
 	for (s = 0; s < SEC_N; s++) {
+		if (s != SEC_STORY)
+			sort_section(t->sec[s]);
 		json_array_foreach(t->sec[s], i, r)
 			print_one(t, r);
 		json_array_clear(t->sec[s]);

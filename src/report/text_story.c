@@ -3,10 +3,6 @@
 
 #include "report/text_story.h"
 
-/* The mail-flow formatter lives in its own file, which may be built
- * later than this one: weak, and checked before the call. */
-#pragma weak wt_text_mail
-
 void
 wt_text_story(FILE *out, json_t *rec)
 {
@@ -15,6 +11,6 @@ wt_text_story(FILE *out, json_t *rec)
 		return;
 	if (strcmp(type, "resolution") == 0)
 		wt_text_resolution(out, rec);
-	else if (strcmp(type, "mail") == 0 && wt_text_mail)
+	else if (strcmp(type, "mail") == 0)
 		wt_text_mail(out, rec);
 }
