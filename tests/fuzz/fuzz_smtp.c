@@ -58,6 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = data[0];
 	wt_options_default(&o);
 	o.show_secrets = flags & 1;
+	o.max_flows = 16; /* a small flow table: one context per input */
 	ctx = wt_ctx_new(&o);
 	if (!ctx)
 		return 0;

@@ -36,6 +36,7 @@ sess_open(sess_t *s, int show_secrets, bool midstream, uint16_t port)
 	memset(s, 0, sizeof *s);
 	wt_options_default(&o);
 	o.show_secrets = show_secrets;
+	o.max_flows = 16;
 	s->ctx = wt_ctx_new(&o);
 	cr_assert_not_null(s->ctx);
 	s->records = json_array();
