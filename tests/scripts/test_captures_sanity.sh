@@ -17,10 +17,55 @@ fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
-# count FILE FILTER: number of frames matching a display filter.
-count() {
-	tshark -n -r "$CAP/$1" -Y "$2" -T fields -e frame.number 2>/dev/null | grep -c . || true
+# Checks of frame counts are queued per capture and evaluated with a single
+# tshark run per capture ("-z io,stat" counts the frames matching each
+# filter), which keeps the test fast on a loaded machine.  Filters therefore
+# must not contain commas.
+QF=
+Q_DESC=()
+Q_FILT=()
+Q_OP=()
+Q_N=()
+
+queue() { # queue FILE DESCRIPTION FILTER OP N
+	[ "$1" = "$QF" ] || flush
+	QF=$1
+	Q_DESC+=("$2")
+	Q_FILT+=("$3")
+	Q_OP+=("$4")
+	Q_N+=("$5")
 }
+
+flush() {
+	[ ${#Q_FILT[@]} -gt 0 ] || return 0
+	local spec="io,stat,0" i row counts=()
+	for i in "${!Q_FILT[@]}"; do
+		spec+=",${Q_FILT[$i]}"
+	done
+	row=$(tshark -n -r "$CAP/$QF" -q -z "$spec" 2>/dev/null | grep '<>' | tail -1)
+	read -r -a counts <<<"$(printf '%s\n' "$row" | awk -F'|' -v n=${#Q_FILT[@]} \
+		'{for (i = 0; i < n && 3 + 2 * i < NF; i++) printf "%d ", $(3 + 2 * i)}')"
+	if [ ${#counts[@]} -ne ${#Q_FILT[@]} ]; then
+		bad "$QF: tshark could not evaluate the filters (${#counts[@]} of ${#Q_FILT[@]} counts)"
+	else
+		for i in "${!Q_FILT[@]}"; do
+			local n=${counts[$i]} want=${Q_N[$i]}
+			if { [ "${Q_OP[$i]}" = eq ] && [ "$n" -eq "$want" ]; } ||
+				{ [ "${Q_OP[$i]}" = ge ] && [ "$n" -ge "$want" ]; }; then
+				ok
+			else
+				bad "$QF: ${Q_DESC[$i]}: $n frames match '${Q_FILT[$i]}', expected ${Q_OP[$i]} $want"
+			fi
+		done
+	fi
+	Q_DESC=() Q_FILT=() Q_OP=() Q_N=()
+}
+
+# eq FILE DESCRIPTION FILTER EXPECTED: exactly EXPECTED frames match.
+eq() { queue "$1" "$2" "$3" eq "$4"; }
+
+# ge FILE DESCRIPTION FILTER MIN: at least MIN frames match.
+ge() { queue "$1" "$2" "$3" ge "$4"; }
 
 # fields FILE FILTER FIELD...: the fields of matching frames, one frame a line.
 fields() {
@@ -30,20 +75,6 @@ fields() {
 	for x in "$@"; do args+=(-e "$x"); done
 	tshark -n -r "$CAP/$f" -Y "$y" -T fields -E occurrence=a -E aggregator=, \
 		-E separator='|' "${args[@]}" 2>/dev/null
-}
-
-# eq FILE DESCRIPTION FILTER EXPECTED: exactly EXPECTED frames match.
-eq() {
-	local n
-	n=$(count "$1" "$3")
-	if [ "$n" -eq "$4" ]; then ok; else bad "$1: $2: $n frames match '$3', expected $4"; fi
-}
-
-# ge FILE DESCRIPTION FILTER MIN: at least MIN frames match.
-ge() {
-	local n
-	n=$(count "$1" "$3")
-	if [ "$n" -ge "$4" ]; then ok; else bad "$1: $2: $n frames match '$3', expected >= $4"; fi
 }
 
 # has TEXT DESCRIPTION PATTERN: TEXT contains a line matching PATTERN (grep -E).
@@ -198,7 +229,7 @@ eq $F "from Bob's laptop to mail.b.example" "!(ip.addr==127.0.0.12 && ip.addr==1
 F=imap-retrieve.pcap
 out=$(fields $F 'imap.request.command' imap.request.command | tr '\n' ' ')
 has "$out" "$F: CAPABILITY LOGIN SELECT FETCH FETCH FETCH LOGOUT" '^CAPABILITY LOGIN SELECT FETCH FETCH FETCH LOGOUT $'
-eq $F "FETCH BODY[]" 'imap.request contains "FETCH 1 (BODY[])"' 1
+eq $F "FETCH n (BODY[]) for each message" 'imap.request contains "(BODY[])"' 2
 eq $F "the messages come back (headers of both, then each BODY[])" "imf.message_id==\"<lunch-0001@a.example>\" || imf.message_id==\"<photo-0002@a.example>\"" 3
 eq $F "from Bob's laptop to mail.b.example" "!(ip.addr==127.0.0.12 && ip.addr==127.0.0.26)" 0
 
@@ -218,7 +249,8 @@ eq $F "the 550 5.1.1" "smtp.response.code==550" 1
 eq $F "RETR" "pop.request.command==\"RETR\"" 2
 eq $F "FETCH" "imap.request.command==\"FETCH\"" 3
 eq $F "no packet from outside the scenario's addresses" \
-	"!(ip.src in {127.0.0.2 127.0.0.3 127.0.0.6 127.0.0.11 127.0.0.12 127.0.0.25 127.0.0.26 127.0.0.31 127.0.0.32 127.0.0.53})" 0
+	"!(ip.src==127.0.0.2 || ip.src==127.0.0.3 || ip.src==127.0.0.6 || ip.src==127.0.0.11 || ip.src==127.0.0.12 || ip.src==127.0.0.25 || ip.src==127.0.0.26 || ip.src==127.0.0.31 || ip.src==127.0.0.32 || ip.src==127.0.0.53)" 0
 
+flush
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
