@@ -121,6 +121,9 @@ void wt_feed(wt_ctx_t *ctx, int linktype, const wt_time_t *ts, uint32_t caplen,
 void wt_expire(wt_ctx_t *ctx, const wt_time_t *now);
 void wt_finish(wt_ctx_t *ctx, json_t *extra_summary);
 
+/* Messages (SMTP, POP3, IMAP) seen so far, as numbered for follow --message. */
+uint64_t wt_ctx_messages(const wt_ctx_t *ctx);
+
 /* Checks that a BPF expression compiles; on failure returns -1 and writes
  * libpcap's message into err. */
 int wt_bpf_check(const char *expr, char *err, size_t errlen);

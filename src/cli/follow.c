@@ -310,8 +310,12 @@ wt_cmd_follow(int argc, char **argv)
 		if (!ctx)
 			return WT_EXIT_INTERNAL;
 		rc = wt_run_files(ctx, &cap, 1);
-		if (ctx && rc == WT_EXIT_OK && o.message_index > 0) {
-			/* the dissectors wrote it; say so if there was none */
+		if (wt_ctx_messages(ctx) < o.message_index) {
+			fprintf(stderr, "wiretale: %s: there is no message %llu (the capture has %llu)\n",
+				cap, (unsigned long long)o.message_index,
+				(unsigned long long)wt_ctx_messages(ctx));
+			if (rc == WT_EXIT_OK)
+				rc = WT_EXIT_USAGE;
 		}
 		wt_ctx_free(ctx);
 		if (f.out != stdout)

@@ -108,6 +108,12 @@ wt_ctx_set_stream_tap(wt_ctx_t *ctx, uint64_t stream, wt_stream_fn fn,
 	ctx->tap_stream = stream;
 }
 
+uint64_t
+wt_ctx_messages(const wt_ctx_t *ctx)
+{
+	return ctx->messages_seen;
+}
+
 /* pcapng files carry LINKTYPE_* values, libpcap wants DLT_* ones. */
 int
 wt_linktype_to_dlt(int lt)
