@@ -814,8 +814,12 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 		}
 		s->data_gap = true;
 		msg_end(s, pkt, false);
-		s->cmode = C_CMD;
+		/* The rest of the message may still come (the flow layer may
+		 * deliver the client's bytes after the gap only now): skip
+		 * client lines up to a "." line or a known command. */
+		s->cmode = C_SKIP;
 		s->dstate = D_BOL;
+		s->tx = NULL;
 		return;
 	}
 	if (!e) {
@@ -1145,10 +1149,12 @@ lines_scan(smtp_t *s, wt_dir_t dir, wt_cursor_t *c, const wt_pkt_t *pkt,
 		}
 		s->cmode = C_CMD;
 	}
-	if (s->fi.midstream && !s->any_command) {
+	if ((s->fi.midstream || !s->greeted) && !s->any_command) {
 		wt_cursor_t a = line, w = cur_word(&a);
 		if (verb_lookup(&w) == V_UNKNOWN) {
-			/* joined in the middle of a message: skip to its end */
+			/* Joined in the middle of a message (the server speaks
+			 * first, so client text before any greeting and any
+			 * command is a late start): skip to its end. */
 			SMTP_WARN(s, pkt, "SMTP_MIDSTREAM",
 				  "connection joined mid-dialogue; client text before "
 				  "the first command skipped");
