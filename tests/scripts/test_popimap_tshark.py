@@ -67,7 +67,7 @@ def skip(msg):
 def candidates():
     """Capture files to look at: all of captures/, and the corpus files its
     MANIFEST marks as carrying IMAP/POP (or all, without a MANIFEST)."""
-    out = []
+    out, known = [], []
     src = os.environ.get("WT_SRC")
     if src and os.path.isdir(os.path.join(src, "captures")):
         for root, _, names in os.walk(os.path.join(src, "captures")):
@@ -85,12 +85,15 @@ def candidates():
                     cells = line.rstrip("\n").split("\t")
                     if col < 0 or (len(cells) > col and cells[col].startswith("y")):
                         out.append(os.path.join(corpus, cells[0]))
+                        if col >= 0:
+                            known.append(out[-1])
         else:
             for root, _, names in os.walk(corpus):
                 for n in sorted(names):
                     if n.endswith(EXTS):
                         out.append(os.path.join(root, n))
-    return [p for p in out if os.path.isfile(p) and os.path.getsize(p) < MAX_BYTES]
+    keep = [p for p in out if os.path.isfile(p) and os.path.getsize(p) < MAX_BYTES]
+    return keep, [p for p in known if p in keep]
 
 
 def run(cmd, timeout=60):
@@ -281,7 +284,7 @@ def main():
         skip("WT_BIN is not set")
     if not shutil.which("tshark"):
         skip("tshark is not installed")
-    files = candidates()
+    files, known = candidates()
     if not files:
         skip("no captures (WT_SRC/captures, WT_CORPUS)")
     start = time.time()
@@ -300,6 +303,12 @@ def main():
         if any(r["type"] == "imap" for r in recs):
             imap_compare(path, recs, stats, fails)
     if nfiles == 0:
+        if known:
+            # the corpus MANIFEST says these carry POP3/IMAP
+            print("FAIL: no pop3/imap record from %d captures known to carry "
+                  "POP3 or IMAP (e.g. %s)" % (len(known), known[0]))
+            print("0 passed, 1 failed")
+            return 1
         skip("no capture carries POP3 or IMAP")
     for f in fails:
         print("FAIL " + f)
