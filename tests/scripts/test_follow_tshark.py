@@ -102,7 +102,9 @@ def tshark_fields(path):
     conversation tables.  TCP reassembly is off so tcp.payload is always
     the segment's own (captured) bytes."""
     fields = ["frame.number", "tcp.stream", "ip.src", "ipv6.src",
-              "tcp.srcport", "tcp.seq_raw", "tcp.payload"]
+              "tcp.srcport", "tcp.seq_raw", "tcp.payload", "udp.stream",
+              "ip.dst", "ipv6.dst", "tcp.dstport", "udp.srcport",
+              "udp.dstport"]
     cmd = ["tshark", "-n", "-r", path, "-o", "tcp.desegment_tcp_streams:FALSE",
            "-T", "fields", "-E", "separator=\t", "-E", "occurrence=l"]
     for f in fields:
@@ -111,6 +113,7 @@ def tshark_fields(path):
     p = run(cmd)
     segs = {}    # (stream, (ip, port)) -> [(seq, bytes, frame)]
     nstreams = 0
+    pairs = {"tcp": {}, "udp": {}}  # stream -> {endpoint, endpoint}
     conv_text = []
     in_conv = False
     for line in p.stdout.decode("utf-8", "replace").splitlines():
@@ -119,24 +122,33 @@ def tshark_fields(path):
             conv_text.append(line)
             continue
         cols = line.split("\t")
-        if len(cols) != len(fields) or not cols[1]:
+        if len(cols) != len(fields):
             continue
         try:
-            stream = int(cols[1])
+            src = str(ipaddress.ip_address(cols[2] or cols[3]))
+            dst = str(ipaddress.ip_address(cols[8] or cols[9]))
         except ValueError:
             continue
+        if cols[7].isdigit() and cols[11].isdigit() and cols[12].isdigit():
+            pairs["udp"].setdefault(int(cols[7]), frozenset(
+                ((src, int(cols[11])), (dst, int(cols[12])))))
+        if not cols[1].isdigit() or not cols[4].isdigit() \
+                or not cols[10].isdigit():
+            continue
+        stream = int(cols[1])
         nstreams = max(nstreams, stream + 1)
+        pairs["tcp"].setdefault(stream, frozenset(
+            ((src, int(cols[4])), (dst, int(cols[10])))))
         if not cols[6] or not cols[5]:
             continue
-        src = cols[2] or cols[3]
         try:
-            key = (stream, (str(ipaddress.ip_address(src)), int(cols[4])))
+            key = (stream, (src, int(cols[4])))
             data = bytes.fromhex(cols[6].replace(":", ""))
             segs.setdefault(key, []).append((int(cols[5]), data, int(cols[0])))
         except ValueError:
             continue
     return {"rc": p.returncode, "stderr": p.stderr.decode("utf-8", "replace"),
-            "nstreams": nstreams, "segs": segs,
+            "nstreams": nstreams, "segs": segs, "pairs": pairs,
             "conv": parse_conv("\n".join(conv_text))}
 
 
@@ -417,6 +429,25 @@ def compare_flows(conv, flows, damaged, probs):
     return compared
 
 
+def compare_numbers(pairs, flows, damaged, probs):
+    """Stream numbers: wiretale's tcp/udp stream N must join the same two
+    endpoints as Wireshark's tcp.stream / udp.stream N."""
+    for f in flows:
+        tr, n = f.get("transport"), f.get("stream")
+        if tr not in pairs or n is None:
+            continue
+        want = pairs[tr].get(n)
+        got = frozenset((json_ep(f["client"]), json_ep(f["server"])))
+        if want is None:
+            if not damaged:
+                probs.append("%s stream %d (%s): tshark has no %s.stream %d"
+                             % (tr, n, sorted(got), tr, n))
+        elif want != got:
+            probs.append("%s stream %d: wiretale %s, tshark %s (numbering "
+                         "differs from Wireshark's)" % (tr, n, sorted(got),
+                                                       sorted(want)))
+
+
 def check_file(path):
     """Returns (status, summary, problems); status 'pass'/'fail'/'skip'."""
     probs = []
@@ -439,6 +470,7 @@ def check_file(path):
         by_stream = {f["stream"]: f for f in flows if f.get("transport") == "tcp"}
         ndir = compare_streams(path, ts, follow, d, by_stream, damaged, probs)
     nconv = compare_flows(ts["conv"], flows, damaged, probs)
+    compare_numbers(ts["pairs"], flows, damaged, probs)
     summary = "%d TCP streams (%d directions%s), %d conversations%s" % (
         ts["nstreams"], ndir,
         ", first %d only" % MAX_STREAMS if ts["nstreams"] > MAX_STREAMS else "",
