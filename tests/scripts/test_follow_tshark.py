@@ -12,7 +12,9 @@
 #   2. runs `wiretale analyze -F json F` and compares its "flow" records
 #      with tshark's conversation tables (`-z conv,tcp -z conv,udp`):
 #      endpoints, frames and bytes in each direction, conversation by
-#      conversation.
+#      conversation;
+#   3. checks that every wiretale flow numbered N joins the same two
+#      endpoints as Wireshark's tcp.stream / udp.stream N.
 #
 # Where tshark and wiretale legitimately differ the rule that accepts the
 # difference is next to the code that applies it, tagged ACCEPT-n; the list
