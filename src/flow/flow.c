@@ -391,12 +391,12 @@ tcp_packet(struct wt_flow_table *t, const struct wt_l4 *p, const wt_pkt_t *pkt)
 	h = flow_hash(6, &p->src, sp, &p->dst, dp);
 	f = flow_find(t, h, 6, &p->src, sp, &p->dst, dp, &dir);
 
-	/* A new SYN on a finished connection, or with a different initial
-	 * sequence number, starts a new connection (port reuse), as
-	 * Wireshark starts a new tcp.stream. */
-	if (f && (flags & (TH_SYN | TH_ACK)) == TH_SYN &&
-	    (f->closed || f->rst || (f->fin[0] && f->fin[1]) ||
-	     (f->syn[dir] && f->syn_seq[dir] != seq))) {
+	/* A SYN whose sequence number differs from the first one this side
+	 * used starts a new connection (port reuse), as Wireshark starts a
+	 * new tcp.stream; a retransmitted SYN (same number) does not, even
+	 * after a RST. */
+	if (f && (flags & (TH_SYN | TH_ACK)) == TH_SYN && f->base_set[dir] &&
+	    f->base_seq[dir] != seq) {
 		flow_end(t, f, f->rst ? WT_END_RST : WT_END_FIN);
 		f = NULL;
 	}
@@ -409,11 +409,12 @@ tcp_packet(struct wt_flow_table *t, const struct wt_l4 *p, const wt_pkt_t *pkt)
 		f->midstream = !(flags & TH_SYN);
 	}
 	touch(t, f, dir, pkt);
-	if (flags & TH_SYN) {
-		if (!f->syn[dir])
-			f->syn_seq[dir] = seq;
-		f->syn[dir] = true;
+	if (!f->base_set[dir]) {
+		f->base_set[dir] = true;
+		f->base_seq[dir] = seq;
 	}
+	if (flags & TH_SYN)
+		f->syn[dir] = true;
 	if (flags & TH_FIN)
 		f->fin[dir] = true;
 	if (flags & TH_RST)

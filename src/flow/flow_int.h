@@ -53,7 +53,8 @@ typedef struct wt_flow {
 
 	/* TCP state */
 	bool syn[2], fin[2], rst, midstream, closed;
-	uint32_t syn_seq[2];
+	uint32_t base_seq[2];             /* first sequence number seen per side */
+	bool base_set[2];
 	bool reassemble;                  /* claimed or tapped */
 	wt_half_t *half[2];
 
