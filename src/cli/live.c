@@ -50,6 +50,7 @@ typedef struct live {
 	int linktype;
 	uint64_t count, max_count;
 	wt_jsonl_t *jl;
+	wt_text_t *tx;
 	int out_failed;
 } live_t;
 
@@ -132,7 +133,7 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 }
 
 /* The closed-stdout check: a sink that notices a failed write stops the
- * run quietly (`wiretale live | head`). */
+ * run quietly (`wiretale live | head`; SIGPIPE is ignored by main). */
 static void
 json_sink(void *user, json_t *rec)
 {
@@ -146,6 +147,30 @@ json_sink(void *user, json_t *rec)
 		if (live_handle)
 			pcap_breakloop(live_handle);
 	}
+}
+
+static void
+text_sink(void *user, json_t *rec)
+{
+	live_t *l = user;
+	if (l->out_failed)
+		return;
+	wt_text_record(l->tx, rec);
+	if (ferror(stdout)) {
+		l->out_failed = 1;
+		stop_requested = 1;
+		if (live_handle)
+			pcap_breakloop(live_handle);
+	}
+}
+
+/* Seconds since T0 on the monotonic clock. */
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static wt_time_t
@@ -175,15 +200,14 @@ wt_cmd_live(int argc, char **argv)
 		{NULL, 0, NULL, 0}};
 	wt_options_t o;
 	const char *iface = NULL, *format = "text", *wfile = NULL;
-	double duration = 0;
-	int promisc = 0, c, rc, status = WT_EXIT_OK;
+	double duration = 0, last_expire = 0;
+	int promisc = 0, c, rc, fd, status = WT_EXIT_OK;
 	char err[PCAP_ERRBUF_SIZE], *end;
 	struct bpf_program prog;
 	struct pcap_stat st;
 	struct sigaction sa;
 	live_t l;
 	pcap_t *p;
-	wt_text_t *tx = NULL;
 	json_t *extra;
 	struct timespec t0;
 
@@ -308,9 +332,14 @@ wt_cmd_live(int argc, char **argv)
 		l.jl = wt_jsonl_new(stdout, 1);
 		wt_ctx_add_sink(l.ctx, json_sink, &l);
 	} else {
-		tx = wt_text_new(stdout);
-		wt_text_set_streaming(tx, 1);
-		wt_ctx_add_sink(l.ctx, wt_text_record, tx);
+		l.tx = wt_text_new(stdout);
+		if (!l.tx) {
+			wt_ctx_free(l.ctx);
+			pcap_close(p);
+			return WT_EXIT_INTERNAL;
+		}
+		wt_text_set_streaming(l.tx, 1);
+		wt_ctx_add_sink(l.ctx, text_sink, &l);
 	}
 
 	memset(&sa, 0, sizeof sa);
@@ -323,33 +352,54 @@ wt_cmd_live(int argc, char **argv)
 		o.bpf ? "your filter" : "DNS, SMTP, POP3 and IMAP ports");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
+	/* Wait here with poll() and read without blocking: in immediate mode
+	 * (TPACKET_V2 on Linux) libpcap's own wait goes on polling through its
+	 * timeouts without returning while nothing arrives, so the loop would
+	 * never see time pass (timeouts, --duration). */
+	fd = pcap_get_selectable_fd(p);
+	if (fd >= 0 && pcap_setnonblock(p, 1, err) != 0) {
+		fprintf(stderr, "wiretale: live: %s: %s\n", iface, err);
+		fd = -1;
+	}
 	while (!stop_requested) {
-		struct pollfd pfd;
-		int fd = pcap_get_selectable_fd(p);
-		wt_time_t now;
+		int wait_ms = POLL_MS;
+		double el = since(&t0);
 
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (fd >= 0 && poll(&pfd, 1, POLL_MS) < 0 && errno != EINTR)
-			break;
+		if (duration > 0) {
+			if (el >= duration)
+				break;
+			if ((duration - el) * 1000.0 < wait_ms)
+				wait_ms = (int)((duration - el) * 1000.0) + 1;
+		}
+		if (fd >= 0) {
+			struct pollfd pfd;
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
+				fprintf(stderr, "wiretale: live: %s: poll: %s\n", iface, strerror(errno));
+				status = WT_EXIT_INTERNAL;
+				break;
+			}
+		}
 		rc = pcap_dispatch(p, -1, on_packet, (u_char *)&l);
 		if (rc == PCAP_ERROR) {
 			fprintf(stderr, "wiretale: live: %s: %s\n", iface, pcap_geterr(p));
 			status = WT_EXIT_INTERNAL;
 			break;
 		}
-		/* Time passes even when nothing arrives: chains and flows that
-		 * never complete are emitted when their timeout expires. */
-		now = wall_now();
-		wt_expire(l.ctx, &now);
 		if (l.dump)
 			pcap_dump_flush(l.dump);
-		if (duration > 0) {
-			struct timespec t;
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((double)(t.tv_sec - t0.tv_sec) +
-				    (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= duration)
-				break;
+		/* Time passes even when nothing arrives: transactions, chains and
+		 * flows that never complete are emitted when their timeout
+		 * expires (by the wall clock, which stamps the packets too), at
+		 * most every POLL_MS so that a flood does not pay for it per
+		 * batch. */
+		el = since(&t0);
+		if (el - last_expire >= POLL_MS / 1000.0) {
+			wt_time_t now = wall_now();
+			wt_expire(l.ctx, &now);
+			last_expire = el;
 		}
 	}
 
@@ -368,8 +418,8 @@ wt_cmd_live(int argc, char **argv)
 	json_decref(extra);
 	if (l.jl && wt_jsonl_finish(l.jl) != 0)
 		l.out_failed = 1;
-	if (tx)
-		wt_text_finish(tx);
+	if (l.tx)
+		wt_text_finish(l.tx);
 	if (l.dump)
 		pcap_dump_close(l.dump);
 	live_handle = NULL;
