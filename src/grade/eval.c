@@ -616,6 +616,15 @@ smtp_pairs(const json_t *sess, pair_t *p, size_t cap)
 			p[next].reply_frame = jint(e, "frame", 0);
 			p[next].code = (int)jint(e, "code", 0);
 			next++;
+			/* A 354 to DATA: the message comes next and gets the
+			 * next reply, before any command pipelined after it
+			 * (RFC 2920 3.1: QUIT may follow the final dot). */
+			if ((!strcmp(p[next - 1].verb, "DATA")) && p[next - 1].code / 100 == 3 && n < cap) {
+				memmove(&p[next + 1], &p[next], (n - next) * sizeof *p);
+				memset(&p[next], 0, sizeof p[next]);
+				snprintf(p[next].verb, sizeof p[next].verb, "END_OF_DATA");
+				n++;
+			}
 			continue;
 		}
 		if (n >= cap)
