@@ -51,7 +51,7 @@ typedef struct live {
 	uint64_t count, max_count;
 	wt_jsonl_t *jl;
 	wt_text_t *tx;
-	int out_failed;
+	int out_failed, out_errno;
 } live_t;
 
 static void
@@ -132,8 +132,22 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 	}
 }
 
-/* The closed-stdout check: a sink that notices a failed write stops the
- * run quietly (`wiretale live | head`; SIGPIPE is ignored by main). */
+/* The closed-stdout check, after each record: a failed write stops the
+ * run.  A reader that went away (`wiretale live | head`: EPIPE, SIGPIPE
+ * being ignored by main) ends it quietly; any other error (a full disk) is
+ * reported at the end. */
+static void
+check_stdout(live_t *l)
+{
+	if (!ferror(stdout))
+		return;
+	l->out_failed = 1;
+	l->out_errno = errno;
+	stop_requested = 1;
+	if (live_handle)
+		pcap_breakloop(live_handle);
+}
+
 static void
 json_sink(void *user, json_t *rec)
 {
@@ -141,12 +155,7 @@ json_sink(void *user, json_t *rec)
 	if (l->out_failed)
 		return;
 	wt_jsonl_record(l->jl, rec);
-	if (ferror(stdout)) {
-		l->out_failed = 1;
-		stop_requested = 1;
-		if (live_handle)
-			pcap_breakloop(live_handle);
-	}
+	check_stdout(l);
 }
 
 static void
@@ -156,12 +165,7 @@ text_sink(void *user, json_t *rec)
 	if (l->out_failed)
 		return;
 	wt_text_record(l->tx, rec);
-	if (ferror(stdout)) {
-		l->out_failed = 1;
-		stop_requested = 1;
-		if (live_handle)
-			pcap_breakloop(live_handle);
-	}
+	check_stdout(l);
 }
 
 /* Seconds since T0 on the monotonic clock. */
@@ -201,7 +205,7 @@ wt_cmd_live(int argc, char **argv)
 	wt_options_t o;
 	const char *iface = NULL, *format = "text", *wfile = NULL;
 	double duration = 0, last_expire = 0;
-	int promisc = 0, c, rc, fd, status = WT_EXIT_OK;
+	int promisc = 0, user_filter = 0, c, rc, fd, status = WT_EXIT_OK;
 	char err[PCAP_ERRBUF_SIZE], *end;
 	struct bpf_program prog;
 	struct pcap_stat st;
@@ -256,6 +260,9 @@ wt_cmd_live(int argc, char **argv)
 	}
 	if (optind != argc)
 		return wt_cli_usage_error("live", "unexpected argument '%s'", argv[optind]);
+	/* libpcap reads "-" as stdout, where the records go. */
+	if (wfile && !strcmp(wfile, "-"))
+		return wt_cli_usage_error("live", "-w - would mix packets with the records on stdout; give a file");
 	if (!iface)
 		return wt_cli_usage_error("live", "give an interface with -i (wiretale live --list shows them)");
 	if (strcmp(format, "text") && strcmp(format, "json"))
@@ -315,6 +322,7 @@ wt_cmd_live(int argc, char **argv)
 		return WT_EXIT_FILTER;
 	}
 	pcap_freecode(&prog);
+	user_filter = o.bpf != NULL;
 	o.bpf = NULL; /* applied by the kernel already */
 
 	if (wfile && !(l.dump = pcap_dump_open(p, wfile))) {
@@ -346,10 +354,11 @@ wt_cmd_live(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* the terminal went away: end as for Ctrl-C */
 	live_handle = p;
 	fprintf(stderr, "wiretale: listening on %s, link type %s, %s\n", iface,
 		pcap_datalink_val_to_name(l.linktype),
-		o.bpf ? "your filter" : "DNS, SMTP, POP3 and IMAP ports");
+		user_filter ? "your filter" : "DNS, SMTP, POP3 and IMAP ports");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	/* Wait here with poll() and read without blocking: in immediate mode
@@ -388,8 +397,11 @@ wt_cmd_live(int argc, char **argv)
 			status = WT_EXIT_INTERNAL;
 			break;
 		}
-		if (l.dump)
-			pcap_dump_flush(l.dump);
+		if (l.dump && pcap_dump_flush(l.dump) != 0) {
+			fprintf(stderr, "wiretale: live: writing %s: %s\n", wfile, strerror(errno));
+			status = WT_EXIT_OUTPUT;
+			break;
+		}
 		/* Time passes even when nothing arrives: transactions, chains and
 		 * flows that never complete are emitted when their timeout
 		 * expires (by the wall clock, which stamps the packets too), at
@@ -416,15 +428,30 @@ wt_cmd_live(int argc, char **argv)
 	}
 	wt_finish(l.ctx, extra);
 	json_decref(extra);
-	if (l.jl && wt_jsonl_finish(l.jl) != 0)
+	if (l.jl && wt_jsonl_finish(l.jl) != 0 && !l.out_failed) {
 		l.out_failed = 1;
+		l.out_errno = errno;
+	}
 	if (l.tx)
 		wt_text_finish(l.tx);
-	if (l.dump)
+	if (fflush(stdout) != 0 && !l.out_failed) {
+		l.out_failed = 1;
+		l.out_errno = errno;
+	}
+	if (l.dump) {
+		if (pcap_dump_flush(l.dump) != 0 && status == WT_EXIT_OK) {
+			fprintf(stderr, "wiretale: live: writing %s: %s\n", wfile, strerror(errno));
+			status = WT_EXIT_OUTPUT;
+		}
 		pcap_dump_close(l.dump);
+	}
 	live_handle = NULL;
 	pcap_close(p);
 	wt_ctx_free(l.ctx);
-	fflush(stdout);
+	if (l.out_failed && l.out_errno != EPIPE && status == WT_EXIT_OK) {
+		fprintf(stderr, "wiretale: live: writing the records: %s\n",
+			l.out_errno ? strerror(l.out_errno) : "write error");
+		status = WT_EXIT_OUTPUT;
+	}
 	return status;
 }

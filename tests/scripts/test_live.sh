@@ -412,6 +412,22 @@ check_count() {
 	fi
 }
 
+check_sigterm() {
+	if ! live_start term -i lo -F json; then
+		bad "SIGTERM run did not start"
+		return
+	fi
+	poke
+	kill -TERM "$LPID"
+	wait_exit "$LPID" 5
+	if [ "$RC" -eq 0 ] && tail -1 "$T/term.out" | grep -q '"type":"summary"' &&
+		[ "$(count_lines "$T/term.out" '"type":"dns"')" -ge 1 ]; then
+		ok "SIGTERM: exit 0, the transaction and the summary written"
+	else
+		bad "SIGTERM: exit $RC"
+	fi
+}
+
 check_duration() {
 	local t0 d
 	t0=$(now)
@@ -487,6 +503,18 @@ check_errors() {
 		echo "note: uid 65534 cannot run $WT_BIN: permission check not run"
 	fi
 
+	"$WT_BIN" live -i lo -F json --duration 0.5 >/dev/full 2>"$T/full.err"
+	rc=$?
+	if [ $rc -eq 6 ] && grep -q 'No space left' "$T/full.err"; then
+		ok "records to a full disk (/dev/full): exit 6, said so"
+	else
+		bad "records to /dev/full: exit $rc: $(head -2 "$T/full.err")"
+	fi
+	"$WT_BIN" live -i lo -w - >/dev/null 2>"$T/wdash.err"
+	rc=$?
+	[ $rc -eq 2 ] && ok "-w - (packets and records both on stdout): usage error, exit 2" \
+		|| bad "-w -: exit $rc: $(head -1 "$T/wdash.err")"
+
 	"$WT_BIN" live --list >"$T/list.out" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ] && grep -qE '^[0-9]+\.lo .*Loopback' "$T/list.out"; then
@@ -529,6 +557,7 @@ inner() {
 	pass=$((pass + ${1:-0}))
 	fail=$((fail + ${2:-1}))
 	check_count
+	check_sigterm
 	check_duration
 	check_head json
 	check_head text
