@@ -1,11 +1,19 @@
 /* \summary: the analyze layer's hooks: transactions, chains and flows */
 #include "analyze/dns_tx.h"
 #include "analyze/story.h"
+#include "analyze/analyze.h"
 #include "core/ctx_int.h"
+
+static void
+observe(void *user, json_t *rec)
+{
+	wt_analyze_observe(user, rec);
+}
 
 int
 wt_analyze_init(wt_ctx_t *ctx)
 {
+	wt_ctx_set_observer(ctx, observe, ctx);
 	if (!(ctx->dnstx = wt_dnstx_new(ctx)))
 		return -1;
 	if (ctx->opt.no_dissect)

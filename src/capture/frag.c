@@ -21,6 +21,7 @@
  * slots and reused; a completed datagram is copied into one output buffer
  * owned by the table.
  */
+#include "capture/capture.h"
 #include "capture/frag.h"
 
 #include <stdlib.h>

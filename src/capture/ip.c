@@ -2,7 +2,9 @@
 #include <string.h>
 
 #include "capture/frag.h"
+#include "capture/capture.h"
 #include "core/ctx_int.h"
+#include "flow/flow.h"
 
 #define IPPROTO_HOPOPTS_ 0
 #define IPPROTO_IPIP_ 4

@@ -1,6 +1,7 @@
 /* \summary: link layers: Ethernet (802.1Q/QinQ), Linux SLL/SLL2, BSD NULL/LOOP, raw IP */
 #include <pcap/dlt.h>
 
+#include "capture/capture.h"
 #include "core/ctx_int.h"
 
 /* LINKTYPE_* values as they appear in pcapng files; libpcap hands us DLT_*

@@ -1,4 +1,4 @@
-/* \summary: reading capture files (pcap through libpcap, pcapng through our reader) as one trace */
+/* \summary: capture sources: pcap through libpcap, pcapng through our reader, frame by frame */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <pcap/pcap.h>
 
 #include "capture/pcapng.h"
+#include "capture/source.h"
 #include "core/ctx_int.h"
 
 #define READ_BUFFER (4u << 20) /* stdio buffer under libpcap: few, large reads */
@@ -117,112 +118,115 @@ fault(wt_ctx_t *ctx, const char *name, const char *format, uint64_t frames,
 	return status;
 }
 
+struct wt_source {
+	wt_ctx_t *ctx;
+	const char *name;
+	const char *format;
+	FILE *f;
+	pcap_t *pcap;      /* a pcap file, through libpcap */
+	wt_pcapng_t *ng;   /* a pcapng file, through our reader */
+	int linktype;      /* of the pcap file */
+	uint64_t frames;
+	int status;        /* WT_EXIT_OK, or DAMAGED once a fault is seen */
+	char error[512];
+	progress_t pr;
+};
+
 /* A frame whose captured length exceeds its length on the wire: said on
  * stderr and as a warning record naming the frame; the frame is still
  * decoded with what was captured. */
 static void
-caplen_warning(wt_ctx_t *ctx, const char *name, const char *msg,
-	       const wt_time_t *ts)
+check_lengths(wt_source_t *s, const wt_frame_t *f)
 {
+	char msg[256];
 	wt_pkt_t pkt;
+
+	if (f->caplen <= f->wirelen)
+		return;
+	snprintf(msg, sizeof msg,
+		 "frame %llu: captured length %u exceeds the original length %u",
+		 (unsigned long long)(s->ctx->frame + 1), f->caplen, f->wirelen);
 	memset(&pkt, 0, sizeof pkt);
-	pkt.frame = ctx->frame + 1;
-	pkt.ts = *ts;
-	fprintf(stderr, "wiretale: %s: %s\n", name, msg);
-	wt_warn(ctx, &pkt, "capture", "FRAME_CAPLEN_EXCEEDS_LEN", "%s: %s", name, msg);
+	pkt.frame = s->ctx->frame + 1;
+	pkt.ts = f->ts;
+	fprintf(stderr, "wiretale: %s: %s\n", s->name, msg);
+	wt_warn(s->ctx, &pkt, "capture", "FRAME_CAPLEN_EXCEEDS_LEN", "%s: %s", s->name, msg);
+	if (s->status == WT_EXIT_OK) {
+		s->status = WT_EXIT_DAMAGED;
+		snprintf(s->error, sizeof s->error, "%s (and maybe more)", msg);
+	}
 }
 
-static int
-read_pcap(wt_ctx_t *ctx, FILE *f, const char *name, progress_t *pr)
-{
-	char err[PCAP_ERRBUF_SIZE] = "";
-	struct pcap_pkthdr *h;
-	const u_char *d;
-	uint64_t frames = 0;
-	int rc, lt, status = WT_EXIT_OK;
-	pcap_t *p;
-	char msg[512];
-
-	p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
-	if (!p) {
-		fclose(f);
-		return fault(ctx, name, NULL, 0, WT_EXIT_OPEN,
-			     "not a capture file libpcap can read", err);
-	}
-	lt = pcap_datalink(p);
-	while ((rc = pcap_next_ex(p, &h, &d)) == 1) {
-		wt_time_t ts;
-		frames++;
-		ts.sec = h->ts.tv_sec;
-		ts.nsec = (uint32_t)h->ts.tv_usec; /* nanoseconds: see precision above */
-		if (h->caplen > h->len) {
-			snprintf(msg, sizeof msg,
-				 "frame %llu: captured length %u exceeds the original length %u",
-				 (unsigned long long)(ctx->frame + 1), h->caplen, h->len);
-			caplen_warning(ctx, name, msg, &ts);
-			status = WT_EXIT_DAMAGED;
-		}
-		pr->done += h->caplen + 16;
-		wt_feed(ctx, lt, &ts, h->caplen, h->len, d);
-		progress_tick(pr, frames);
-	}
-	if (rc == -1) {
-		snprintf(msg, sizeof msg, "frame %llu: %s; stopped reading this file",
-			 (unsigned long long)(ctx->frame + 1), pcap_geterr(p));
-		pcap_close(p);
-		return fault(ctx, name, "pcap", frames, WT_EXIT_DAMAGED, msg, NULL);
-	}
-	pcap_close(p);
-	file_entry(ctx, name, "pcap", frames,
-		   status == WT_EXIT_OK ? "ok" : "damaged",
-		   status == WT_EXIT_OK ? NULL : "frames with impossible lengths");
-	return status;
-}
-
-static int
-read_pcapng(wt_ctx_t *ctx, FILE *f, const char *name, progress_t *pr)
+int
+wt_source_next(wt_source_t *s, wt_frame_t *f)
 {
 	char err[256] = "";
-	wt_pcapng_t *r = wt_pcapng_open(f, err, sizeof err);
-	wt_pcapng_pkt_t pk;
-	uint64_t frames = 0;
-	int rc, status = WT_EXIT_OK;
-	char msg[512];
+	int rc;
 
-	if (!r) {
-		fclose(f);
-		return fault(ctx, name, "pcapng", 0, WT_EXIT_OPEN,
-			     "not a readable pcapng file", err);
-	}
-	while ((rc = wt_pcapng_next(r, &pk, err, sizeof err)) == 1) {
-		frames++;
-		if (pk.caplen > pk.wirelen) {
-			snprintf(msg, sizeof msg,
-				 "frame %llu: captured length %u exceeds the original length %u",
-				 (unsigned long long)(ctx->frame + 1), pk.caplen, pk.wirelen);
-			caplen_warning(ctx, name, msg, &pk.ts);
-			status = WT_EXIT_DAMAGED;
+	if (s->pcap) {
+		struct pcap_pkthdr *h;
+		const u_char *d;
+		rc = pcap_next_ex(s->pcap, &h, &d);
+		if (rc == 1) {
+			f->linktype = s->linktype;
+			f->ts.sec = h->ts.tv_sec;
+			f->ts.nsec = (uint32_t)h->ts.tv_usec; /* nanoseconds: see the precision at open */
+			f->caplen = h->caplen;
+			f->wirelen = h->len;
+			f->data = d;
+		} else if (rc == -1) {
+			snprintf(err, sizeof err, "%s", pcap_geterr(s->pcap));
+		} else {
+			rc = 0; /* PCAP_ERROR_BREAK: the end of the file */
 		}
-		pr->done += pk.caplen + 32;
-		wt_feed(ctx, pk.linktype, &pk.ts, pk.caplen, pk.wirelen, pk.data);
-		progress_tick(pr, frames);
+	} else {
+		wt_pcapng_pkt_t pk;
+		rc = wt_pcapng_next(s->ng, &pk, err, sizeof err);
+		if (rc == 1) {
+			f->linktype = pk.linktype;
+			f->ts = pk.ts;
+			f->caplen = pk.caplen;
+			f->wirelen = pk.wirelen;
+			f->data = pk.data;
+		}
 	}
-	wt_pcapng_close(r);
-	fclose(f);
+	if (rc == 1) {
+		s->frames++;
+		check_lengths(s, f);
+		s->pr.done += f->caplen + 16;
+		progress_tick(&s->pr, s->frames);
+		return 1;
+	}
 	if (rc < 0) {
-		snprintf(msg, sizeof msg, "frame %llu: %s; stopped reading this file",
-			 (unsigned long long)(ctx->frame + 1), err);
-		return fault(ctx, name, "pcapng", frames, WT_EXIT_DAMAGED, msg, NULL);
+		/* A fault that stops the file: everything before it stands. */
+		snprintf(s->error, sizeof s->error, "frame %llu: %s; stopped reading this file",
+			 (unsigned long long)(s->ctx->frame + 1), err);
+		fprintf(stderr, "wiretale: %s: %s\n", s->name, s->error);
+		s->status = WT_EXIT_DAMAGED;
 	}
-	file_entry(ctx, name, "pcapng", frames,
+	return 0;
+}
+
+int
+wt_source_close(wt_source_t *s)
+{
+	int status = s->status;
+	progress_end(&s->pr);
+	if (s->pcap)
+		pcap_close(s->pcap); /* closes the FILE too */
+	if (s->ng) {
+		wt_pcapng_close(s->ng);
+		fclose(s->f);
+	}
+	file_entry(s->ctx, s->name, s->format, s->frames,
 		   status == WT_EXIT_OK ? "ok" : "damaged",
-		   status == WT_EXIT_OK ? NULL : "frames with impossible lengths");
+		   status == WT_EXIT_OK ? NULL : s->error);
+	free(s);
 	return status;
 }
 
-/* Opens one input and reads it to its end; returns a WT_EXIT_* status. */
-static int
-read_one(wt_ctx_t *ctx, const char *path)
+int
+wt_source_open(wt_ctx_t *ctx, const char *path, wt_source_t **out)
 {
 	bool is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "(standard input)" : path;
@@ -233,31 +237,28 @@ read_one(wt_ctx_t *ctx, const char *path)
 	uint8_t magic[4];
 	size_t got;
 	uint32_t m;
-	progress_t pr;
-	int rc;
+	wt_source_t *s;
+	char err[PCAP_ERRBUF_SIZE] = "";
 
-	memset(&pr, 0, sizeof pr);
+	*out = NULL;
 	under = is_stdin ? stdin : fopen(path, "rb");
 	if (!under)
 		return fault(ctx, name, NULL, 0, WT_EXIT_OPEN, "cannot open", strerror(errno));
-	if (fstat(fileno(under), &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			fclose(under);
-			return fault(ctx, name, NULL, 0, WT_EXIT_OPEN, "is a directory, not a capture file", NULL);
-		}
-		if (S_ISREG(st.st_mode))
-			pr.size = (uint64_t)st.st_size;
+	if (fstat(fileno(under), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(under);
+		return fault(ctx, name, NULL, 0, WT_EXIT_OPEN, "is a directory, not a capture file", NULL);
 	}
-	pr.on = ctx->opt.progress && isatty(2);
-	pr.name = name;
 	got = fread(magic, 1, sizeof magic, under);
 	if (got == 0) {
 		if (!is_stdin)
 			fclose(under);
 		return fault(ctx, name, NULL, 0, WT_EXIT_OPEN, "empty file: not a capture", NULL);
 	}
+	s = calloc(1, sizeof *s);
 	pre = calloc(1, sizeof *pre);
-	if (!pre) {
+	if (!s || !pre) {
+		free(s);
+		free(pre);
 		if (!is_stdin)
 			fclose(under);
 		return WT_EXIT_INTERNAL;
@@ -268,32 +269,40 @@ read_one(wt_ctx_t *ctx, const char *path)
 	f = fopencookie(pre, "r", io);
 	if (!f) {
 		prefixed_close(pre);
+		free(s);
 		return WT_EXIT_INTERNAL;
 	}
 	setvbuf(f, NULL, _IOFBF, READ_BUFFER);
+	s->ctx = ctx;
+	s->name = name;
+	s->f = f;
+	s->pr.on = ctx->opt.progress && isatty(2);
+	s->pr.name = name;
+	if (fstat(fileno(under), &st) == 0 && S_ISREG(st.st_mode))
+		s->pr.size = (uint64_t)st.st_size;
+
 	m = (uint32_t)magic[0] << 24 | (uint32_t)magic[1] << 16 |
 	    (uint32_t)magic[2] << 8 | magic[3];
-	if (got == 4 && m == PCAPNG_MAGIC)
-		rc = read_pcapng(ctx, f, name, &pr);
-	else
-		rc = read_pcap(ctx, f, name, &pr);
-	progress_end(&pr);
-	return rc;
-}
-
-int
-wt_run_files(wt_ctx_t *ctx, const char *const *files, size_t n)
-{
-	size_t i;
-	int status = WT_EXIT_OK;
-	for (i = 0; i < n; i++) {
-		int rc = read_one(ctx, files[i]);
-		/* The first fault decides the status; go on with the next
-		 * file, as tcpdump -r does not but a user reading rotated
-		 * captures wants. */
-		if (rc != WT_EXIT_OK && status == WT_EXIT_OK)
-			status = rc;
+	if (got == 4 && m == PCAPNG_MAGIC) {
+		s->format = "pcapng";
+		s->ng = wt_pcapng_open(f, err, sizeof err);
+		if (!s->ng) {
+			fclose(f);
+			free(s);
+			return fault(ctx, name, "pcapng", 0, WT_EXIT_OPEN,
+				     "not a readable pcapng file", err);
+		}
+	} else {
+		s->format = "pcap";
+		s->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
+		if (!s->pcap) {
+			fclose(f);
+			free(s);
+			return fault(ctx, name, NULL, 0, WT_EXIT_OPEN,
+				     "not a capture file libpcap can read", err);
+		}
+		s->linktype = pcap_datalink(s->pcap);
 	}
-	wt_finish(ctx, NULL);
-	return status;
+	*out = s;
+	return WT_EXIT_OK;
 }

@@ -34,6 +34,10 @@ struct wt_ctx {
 	wt_sink_t sinks[8];
 	size_t n_sinks;
 
+	/* the analyze layer watches every record before the sinks */
+	wt_record_fn observe;
+	void *observe_user;
+
 	wt_stream_fn tap;
 	void *tap_user;
 	uint64_t tap_stream;
@@ -75,39 +79,7 @@ struct wt_ctx {
 /* LINKTYPE_* (pcapng) to DLT_* (libpcap) */
 int wt_linktype_to_dlt(int linktype);
 
-/* The flow table's public face inside the library (src/flow/flow.c). */
-struct wt_flow_table *wt_flows_new(wt_ctx_t *ctx);
-void wt_flows_free(struct wt_flow_table *t);
-/* Hand one transport packet (after IP parsing and reassembly) to the table. */
-struct wt_l4 {
-	wt_addr_t src, dst;
-	uint8_t ipproto;
-	const uint8_t *l4;   /* the TCP/UDP header and payload */
-	size_t l4len;        /* as captured */
-	size_t l4wirelen;    /* as the IP header says */
-};
-void wt_flows_packet(struct wt_flow_table *t, const struct wt_l4 *p,
-		     const wt_pkt_t *pkt);
-void wt_flows_expire(struct wt_flow_table *t, const wt_time_t *now);
-void wt_flows_finish(struct wt_flow_table *t); /* end every flow (EOF) */
-size_t wt_flows_count(const struct wt_flow_table *t);
-uint64_t wt_flows_buffered(const struct wt_flow_table *t);
-
-/* The analyze layer's hooks (src/analyze/analyze.c). */
-int wt_analyze_init(wt_ctx_t *ctx);
-/* Observers see every record before the sinks do. */
-void wt_analyze_observe(wt_ctx_t *ctx, json_t *rec);
-void wt_analyze_expire(wt_ctx_t *ctx, const wt_time_t *now);
-void wt_analyze_finish(wt_ctx_t *ctx);
-void wt_analyze_free(wt_ctx_t *ctx);
-
-/* Capture layer entry (src/capture/link.c): one frame of a link type. */
-void wt_link_frame(wt_ctx_t *ctx, const uint8_t *data, const wt_pkt_t *pkt);
-/* IP layer (src/capture/ip.c): cur covers an IPv4 or IPv6 packet. */
-void wt_ip_packet(wt_ctx_t *ctx, wt_cursor_t cur, const wt_pkt_t *pkt);
-/* Fragments (src/capture/frag.c). */
-struct wt_frag_table *wt_frags_new(wt_ctx_t *ctx);
-void wt_frags_free(struct wt_frag_table *t);
-void wt_frags_expire(struct wt_frag_table *t, const wt_time_t *now);
+/* The context's observer: the analyze layer registers itself here. */
+void wt_ctx_set_observer(wt_ctx_t *ctx, wt_record_fn fn, void *user);
 
 #endif /* WT_CORE_CTX_INT_H */

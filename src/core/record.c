@@ -20,7 +20,8 @@ deliver(wt_ctx_t *ctx, json_t *rec)
 	}
 	/* The analyze layer watches records first (resolution chains read
 	 * "dns", mail flows read "smtp" ...), then every sink gets it. */
-	wt_analyze_observe(ctx, rec);
+	if (ctx->observe)
+		ctx->observe(ctx->observe_user, rec);
 	for (i = 0; i < ctx->n_sinks; i++)
 		ctx->sinks[i].fn(ctx->sinks[i].user, rec);
 	json_decref(rec);

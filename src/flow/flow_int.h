@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/ctx_int.h"
+#include "flow/flow.h"
 #include "proto/dissector.h"
 
 /* Sequence-number comparisons modulo 2^32 (RFC 793, 3.3). */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "capture/capture.h"
 #include "capture/frag.h"
 #include "core/ctx_int.h"
 #include "core/record.h"
