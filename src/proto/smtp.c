@@ -231,7 +231,8 @@ b64_decode(wt_cursor_t c, uint8_t *out, size_t cap)
 
 /* ---- the record's parts --------------------------------------------------- */
 
-static void
+/* Returns the entry (borrowed), or NULL past the cap. */
+static json_t *
 dialogue_add(smtp_t *s, const wt_pkt_t *pkt, wt_dir_t dir, json_t *text,
 	     int code, json_t *enhanced)
 {
@@ -240,7 +241,7 @@ dialogue_add(smtp_t *s, const wt_pkt_t *pkt, wt_dir_t dir, json_t *text,
 		s->dialogue_dropped++;
 		json_decref(text);
 		json_decref(enhanced);
-		return;
+		return NULL;
 	}
 	e = json_object();
 	json_object_set_new(e, "frame", json_integer((json_int_t)pkt->frame));
@@ -251,6 +252,7 @@ dialogue_add(smtp_t *s, const wt_pkt_t *pkt, wt_dir_t dir, json_t *text,
 	if (enhanced)
 		json_object_set_new(e, "enhanced", enhanced);
 	json_array_append_new(s->dialogue, e);
+	return e;
 }
 
 static json_t *
@@ -734,15 +736,39 @@ do_command(smtp_t *s, const wt_pkt_t *pkt, wt_cursor_t line)
 static void
 do_auth_line(smtp_t *s, const wt_pkt_t *pkt, wt_cursor_t line)
 {
+	json_t *e;
 	if (wt_cur_left(&line) == 1 && *wt_cur_peek(&line, 1) == '*') {
 		/* RFC 4954 §4: the client cancels */
-		dialogue_add(s, pkt, WT_TO_SERVER, json_string("*"), -1, NULL);
+		e = dialogue_add(s, pkt, WT_TO_SERVER, json_string("*"), -1, NULL);
+		if (e)
+			json_object_set_new(e, "sasl", json_true());
 		return;
+	}
+	{
+		/* No reply ended the exchange (lost, or the server went
+		 * silent) and the client has moved on: a SASL response is
+		 * one base64 word, a command line with arguments or a bare
+		 * DATA/QUIT/RSET/NOOP is not one. */
+		wt_cursor_t a = line, w = cur_word(&a);
+		enum verb v = verb_lookup(&w);
+		cur_skip_sp(&a);
+		if (v != V_UNKNOWN && (wt_cur_left(&a) > 0 || v == V_DATA ||
+				       v == V_QUIT || v == V_RSET || v == V_NOOP)) {
+			SMTP_WARN(s, pkt, "SMTP_AUTH_UNFINISHED",
+				  "AUTH exchange without an outcome; the client sends commands again");
+			s->auth_active = false;
+			if (q_front(s) && q_front(s)->verb == V_AUTH)
+				q_pop(s);
+			do_command(s, pkt, line);
+			return;
+		}
 	}
 	auth_response(s, line, s->auth_step);
 	s->auth_step++;
-	dialogue_add(s, pkt, WT_TO_SERVER,
-		     s->show_secrets ? line_text(&line) : json_string(REDACTED), -1, NULL);
+	e = dialogue_add(s, pkt, WT_TO_SERVER,
+			 s->show_secrets ? line_text(&line) : json_string(REDACTED), -1, NULL);
+	if (e) /* a SASL response, not a command */
+		json_object_set_new(e, "sasl", json_true());
 }
 
 /* ---- replies -------------------------------------------------------------- */
@@ -800,8 +826,8 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 			return;
 	}
 	s->greeted = true;
-	if (s->cmode == C_DATA && (!e || (e->verb != V_DATA &&
-					   !(e->verb == V_DATA_END && s->end_queued)))) {
+	if (s->cmode == C_DATA &&
+	    (!e || (e->verb == V_DATA_END && s->end_queued && code != 354))) {
 		/* The server answered the end of a message whose "." we
 		 * never saw (it fell into a gap): the message is over. */
 		SMTP_WARN(s, pkt, "SMTP_DATA_END_UNSEEN",
