@@ -226,10 +226,24 @@ first_frame_of(json_t *r)
 	return 0;
 }
 
+/* In the story, messages come first (a mail's flow is the headline; the
+ * lookups it needed are told after it), then resolutions; each kind in
+ * order of its first frame. */
+static int
+story_rank(json_t *r)
+{
+	const char *t = json_string_value(json_object_get(r, "type"));
+	return t && !strcmp(t, "mail") ? 0 : 1;
+}
+
 static int
 by_frame(const void *a, const void *b)
 {
-	long long x = first_frame_of(*(json_t *const *)a), y = first_frame_of(*(json_t *const *)b);
+	json_t *ra = *(json_t *const *)a, *rb = *(json_t *const *)b;
+	int ka = story_rank(ra), kb = story_rank(rb);
+	long long x = first_frame_of(ra), y = first_frame_of(rb);
+	if (ka != kb)
+		return ka - kb;
 	return x < y ? -1 : x > y;
 }
 
@@ -258,8 +272,7 @@ print_held(wt_text_t *t)
 	size_t i;
 	json_t *r;
 	for (s = 0; s < SEC_N; s++) {
-		if (s != SEC_STORY)
-			sort_section(t->sec[s]);
+		sort_section(t->sec[s]);
 		json_array_foreach(t->sec[s], i, r)
 			print_one(t, r);
 		json_array_clear(t->sec[s]);
