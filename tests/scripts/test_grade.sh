@@ -190,5 +190,16 @@ badrub empty "empty.json:1: criteria: must not be empty"
 "$BIN" grade --help | grep -q "9  grade: the rubric is invalid" && ok "--help documents the exit statuses" ||
 	bad "--help"
 
+# --- the example rubrics against their JSON Schema ------------------------
+if /usr/bin/python3 -c "import jsonschema" 2>/dev/null; then
+	for lab in dns smtp; do
+		/usr/bin/python3 - "$SRC/docs/schema/rubric.schema.json" "$SRC/examples/rubrics/$lab-lab.json" <<'PY' &&
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))
+PY
+			ok "$lab-lab.json is valid against rubric.schema.json" || bad "$lab-lab.json against the schema"
+	done
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
