@@ -32,6 +32,19 @@ static const char default_filter[] =
 	"or port 2525 or port 110 or port 995 or port 143 or port 993 "
 	"or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)";
 
+/* The default filter plus "or port P" for each --dns-port/--smtp-port, so
+ * that the extra ports reach the dissectors they were given to. */
+static void
+make_default_filter(char *buf, size_t len, const wt_options_t *o)
+{
+	size_t i, n;
+	n = (size_t)snprintf(buf, len, "%s", default_filter);
+	for (i = 0; i < o->n_dns_ports && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " or port %u", (unsigned)o->dns_ports[i]);
+	for (i = 0; i < o->n_smtp_ports && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " or port %u", (unsigned)o->smtp_ports[i]);
+}
+
 static volatile sig_atomic_t stop_requested;
 static pcap_t *live_handle;
 
@@ -67,7 +80,8 @@ live_help(void)
 	       "      --list              list the interfaces, like tcpdump -D\n"
 	       "  -f, --filter EXPR       BPF filter; replaces the default, which keeps DNS\n"
 	       "                          (53, 5353, 5355), SMTP (25, 465, 587, 2525), POP3\n"
-	       "                          (110, 995), IMAP (143, 993) and IP fragments\n"
+	       "                          (110, 995), IMAP (143, 993), IP fragments and\n"
+	       "                          the ports given with --dns-port and --smtp-port\n"
 	       "  -F, --format text|json  readable lines (default) or JSON Lines, flushed per record\n"
 	       "  -w, --write FILE        also write every captured packet to a pcap file\n"
 	       "  -c, --count N           stop after N packets\n"
@@ -207,6 +221,7 @@ wt_cmd_live(int argc, char **argv)
 	double duration = 0, last_expire = 0;
 	int promisc = 0, user_filter = 0, c, rc, fd, status = WT_EXIT_OK;
 	char err[PCAP_ERRBUF_SIZE], *end;
+	char dflt[sizeof default_filter + 16 * 16 * 2];
 	struct bpf_program prog;
 	struct pcap_stat st;
 	struct sigaction sa;
@@ -308,10 +323,11 @@ wt_cmd_live(int argc, char **argv)
 		pcap_set_datalink(p, DLT_LINUX_SLL2);
 	l.linktype = pcap_datalink(p);
 
-	if (pcap_compile(p, &prog, o.bpf ? o.bpf : default_filter, 1,
+	make_default_filter(dflt, sizeof dflt, &o);
+	if (pcap_compile(p, &prog, o.bpf ? o.bpf : dflt, 1,
 			 PCAP_NETMASK_UNKNOWN) != 0) {
 		fprintf(stderr, "wiretale: live: the filter '%s' does not compile: %s\n",
-			o.bpf ? o.bpf : default_filter, pcap_geterr(p));
+			o.bpf ? o.bpf : dflt, pcap_geterr(p));
 		pcap_close(p);
 		return WT_EXIT_FILTER;
 	}
