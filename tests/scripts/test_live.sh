@@ -560,11 +560,24 @@ check_extra_port() {
 	fi
 }
 
+# On the way out: a closing line even when a server failed to start (die),
+# then every process we started is stopped by its PID.
+inner_exit() {
+	local rc=$?
+	if [ -z "${SUMMARY_DONE:-}" ]; then
+		echo "FAIL the test stopped early (status $rc; the scratch directory is kept)"
+		echo "$pass passed, $((fail + 1)) failed"
+		[ $rc -ne 0 ] || rc=1
+	fi
+	(exit $rc)
+	inner_cleanup
+}
+
 inner() {
 	W=$1
 	T=$W/live
 	mkdir -p "$T"
-	trap inner_cleanup EXIT
+	trap inner_exit EXIT
 	trap 'exit 143' TERM INT
 	local t0
 	t0=$(now)
@@ -587,6 +600,7 @@ inner() {
 	check_extra_port
 	log "done in $(elapsed "$t0")s"
 	echo "$pass passed, $fail failed"
+	SUMMARY_DONE=1
 	[ "$fail" -eq 0 ]
 }
 
