@@ -267,8 +267,6 @@ main_help(void)
 	       wt_exit_help);
 }
 
-/* grade is written in its own file; weak until it lands. */
-#pragma weak wt_cmd_grade
 
 int
 main(int argc, char **argv)

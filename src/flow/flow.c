@@ -269,7 +269,7 @@ flow_find(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 static wt_flow_t *
 flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 	    const wt_addr_t *s, uint16_t sp, const wt_addr_t *d, uint16_t dp,
-	    const wt_pkt_t *pkt, bool tcp_synack)
+	    const wt_pkt_t *pkt, bool tcp_synack, bool midstream)
 {
 	wt_ctx_t *ctx = t->ctx;
 	wt_flow_t *f;
@@ -306,6 +306,7 @@ flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 		f->ep[1].port = dp;
 	}
 	f->stream = t->next_stream[pi]++;
+	f->midstream = midstream;
 	f->first_frame = pkt->frame;
 	f->first_ts = pkt->ts;
 	f->hnext = t->buckets[h & t->mask];
@@ -328,6 +329,7 @@ flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 		fi.stream = f->stream;
 		fi.first_frame = pkt->frame;
 		fi.first_ts = pkt->ts;
+		fi.midstream = midstream;
 		f->dstate = f->dis->open ? f->dis->open(ctx, &fi) : NULL;
 		if (!f->dstate)
 			f->dis = NULL; /* could not allocate: count only */
@@ -402,11 +404,11 @@ tcp_packet(struct wt_flow_table *t, const struct wt_l4 *p, const wt_pkt_t *pkt)
 	}
 	if (!f) {
 		f = flow_create(t, h, 6, &p->src, sp, &p->dst, dp, pkt,
-				(flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK));
+				(flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK),
+				!(flags & TH_SYN));
 		if (!f)
 			return;
 		dir = ep_eq(&f->ep[0], &p->src, sp) ? 0 : 1;
-		f->midstream = !(flags & TH_SYN);
 	}
 	touch(t, f, dir, pkt);
 	if (!f->base_set[dir]) {
@@ -467,7 +469,7 @@ udp_packet(struct wt_flow_table *t, const struct wt_l4 *p, const wt_pkt_t *pkt)
 	h = flow_hash(17, &p->src, sp, &p->dst, dp);
 	f = flow_find(t, h, 17, &p->src, sp, &p->dst, dp, &dir);
 	if (!f) {
-		f = flow_create(t, h, 17, &p->src, sp, &p->dst, dp, pkt, false);
+		f = flow_create(t, h, 17, &p->src, sp, &p->dst, dp, pkt, false, false);
 		if (!f)
 			return;
 		dir = 0;

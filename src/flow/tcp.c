@@ -276,6 +276,15 @@ wt_tcp_segment(wt_ctx_t *ctx, wt_flow_t *f, int dir, uint32_t seq,
 
 	if (!h)
 		return;
+	/* The peer acknowledged bytes of the other direction that were never
+	 * captured while later bytes wait: the hole will not be filled.  That
+	 * direction's gap and waiting bytes go up first: they came before
+	 * this packet, which answers them. */
+	o = f->half[dir ^ 1];
+	if ((flags & TH_ACK) && o && o->started && o->ooo &&
+	    SEQ_GT(ack, o->next_seq))
+		skip_hole(ctx, f, dir ^ 1, pkt);
+
 	if (flags & TH_SYN) {
 		if (!h->started) {
 			h->started = true;
@@ -359,12 +368,6 @@ flags:
 		check_closed(h);
 	}
 
-	/* The peer acknowledged bytes of the other direction that were never
-	 * captured while later bytes wait: the hole will not be filled. */
-	o = f->half[dir ^ 1];
-	if ((flags & TH_ACK) && o && o->started && o->ooo &&
-	    SEQ_GT(ack, o->next_seq))
-		skip_hole(ctx, f, dir ^ 1, pkt);
 }
 
 void
