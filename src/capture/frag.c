@@ -33,6 +33,7 @@
 
 #define FRAG_MAX_SIZE 65535u
 #define FRAG_DEFAULT_MAX 1024u
+#define FRAG_MAX_SLOTS (1u << 20)
 #define FRAG_DEFAULT_TIMEOUT 30.0
 /* A slot keeps its buffers for reuse up to this size; bigger ones are
  * given back when the datagram is done, so idle memory stays small. */
@@ -123,6 +124,10 @@ wt_frags_new(wt_ctx_t *ctx)
 	t->ctx = ctx;
 	t->max = ctx && ctx->opt.max_fragments ? ctx->opt.max_fragments
 					       : FRAG_DEFAULT_MAX;
+	/* The slots are allocated up front: keep a silly option value from
+	 * asking for gigabytes. */
+	if (t->max > FRAG_MAX_SLOTS)
+		t->max = FRAG_MAX_SLOTS;
 	t->timeout = ctx && ctx->opt.frag_timeout > 0 ? ctx->opt.frag_timeout
 						      : FRAG_DEFAULT_TIMEOUT;
 	t->nbuckets = 16;
