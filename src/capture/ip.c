@@ -87,6 +87,11 @@ ipv4(wt_ctx_t *ctx, wt_cursor_t c, const wt_pkt_t *pkt, int depth)
 		return;
 	}
 	hlen = (size_t)(vihl & 0x0f) * 4;
+	/* A total length of 0 is what TCP segmentation offload leaves in
+	 * packets captured on the sending host: the frame says how long the
+	 * packet is (Wireshark does the same). */
+	if (total == 0 && hlen >= 20)
+		total = (uint16_t)(wt_cur_left(&c) + 20 > 0xffff ? 0xffff : wt_cur_left(&c) + 20);
 	if (hlen < 20 || total < hlen) {
 		wt_count(ctx, WT_C_IP_MALFORMED, 1);
 		return;

@@ -266,6 +266,25 @@ flow_find(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 	return NULL;
 }
 
+/* A flow found for a packet that comes after its idle timeout ends first,
+ * exactly as the periodic expiry would have ended it: reading a file and
+ * watching live give the same flows whatever the expiry's timing. */
+static wt_flow_t *
+unless_expired(struct wt_flow_table *t, wt_flow_t *f, const wt_pkt_t *pkt)
+{
+	double timeout;
+	if (!f)
+		return NULL;
+	timeout = f->ipproto != 6 ? t->ctx->opt.udp_idle_timeout
+	          : f->closed ? CLOSED_LINGER : t->ctx->opt.tcp_idle_timeout;
+	if (wt_time_diff(&pkt->ts, &f->last_ts) < timeout)
+		return f;
+	if (!f->closed)
+		wt_count(t->ctx, WT_C_FLOW_TIMEOUT, 1);
+	flow_end(t, f, WT_END_TIMEOUT);
+	return NULL;
+}
+
 static wt_flow_t *
 flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 	    const wt_addr_t *s, uint16_t sp, const wt_addr_t *d, uint16_t dp,
@@ -391,7 +410,7 @@ tcp_packet(struct wt_flow_table *t, const struct wt_l4 *p, const wt_pkt_t *pkt)
 		caplen = wirelen;
 
 	h = flow_hash(6, &p->src, sp, &p->dst, dp);
-	f = flow_find(t, h, 6, &p->src, sp, &p->dst, dp, &dir);
+	f = unless_expired(t, flow_find(t, h, 6, &p->src, sp, &p->dst, dp, &dir), pkt);
 
 	/* A SYN whose sequence number differs from the first one this side
 	 * used starts a new connection (port reuse), as Wireshark starts a
@@ -467,7 +486,7 @@ udp_packet(struct wt_flow_table *t, const struct wt_l4 *p, const wt_pkt_t *pkt)
 		len = (size_t)ulen - 8;
 
 	h = flow_hash(17, &p->src, sp, &p->dst, dp);
-	f = flow_find(t, h, 17, &p->src, sp, &p->dst, dp, &dir);
+	f = unless_expired(t, flow_find(t, h, 17, &p->src, sp, &p->dst, dp, &dir), pkt);
 	if (!f) {
 		f = flow_create(t, h, 17, &p->src, sp, &p->dst, dp, pkt, false, false);
 		if (!f)

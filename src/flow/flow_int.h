@@ -34,6 +34,8 @@ typedef struct wt_half {
 	uint32_t isn;
 	uint64_t delivered; /* stream offset of next_seq */
 	uint64_t fin_off;
+	uint32_t peer_ack;  /* highest ACK the other side sent for these bytes */
+	bool peer_ack_set;
 	wt_seg_t *ooo;      /* sorted by off, never overlapping */
 	size_t ooo_bytes;
 	uint8_t *pend;      /* bytes the dissector has not consumed yet */

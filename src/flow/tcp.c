@@ -155,38 +155,55 @@ check_closed(wt_half_t *h)
 		h->closed = true;
 }
 
-/* Hands up every buffered segment that is now in order. */
+/*
+ * Hands up every buffered segment that is now in order.  With pkt, the
+ * bytes belong to that frame (it filled the hole they waited behind).
+ * Without (a hole declared lost), each segment's bytes belong to the frame
+ * that carried them (the latest so far, when reordered), which is where
+ * Wireshark shows a message that follows a gap.
+ */
 static void
 drain(wt_ctx_t *ctx, wt_flow_t *f, int dir, const wt_pkt_t *pkt)
 {
 	wt_half_t *h = f->half[dir];
+	wt_pkt_t own;
+	memset(&own, 0, sizeof own);
 	while (h->ooo && h->ooo->off <= h->delivered) {
 		wt_seg_t *s = h->ooo;
 		h->ooo = s->next;
 		if (s->off + s->len > h->delivered) {
 			uint64_t skip = h->delivered - s->off;
 			size_t n = (size_t)(s->len - skip);
+			if (!pkt && s->frame > own.frame) {
+				own.frame = s->frame;
+				own.ts = s->ts;
+			}
 			h->delivered += n;
 			h->next_seq += (uint32_t)n;
-			deliver(ctx, f, dir, s->data + skip, n, pkt);
+			deliver(ctx, f, dir, s->data + skip, n, pkt ? pkt : &own);
 		}
 		seg_free(ctx, h, s);
 	}
 	check_closed(h);
 }
 
-/* Declares the hole before the first buffered segment lost, then drains. */
+/* Declares the hole before the first buffered segment lost, then hands up
+ * what waited behind it, each part with the frame that carried it. */
 static void
 skip_hole(wt_ctx_t *ctx, wt_flow_t *f, int dir, const wt_pkt_t *pkt)
 {
 	wt_half_t *h = f->half[dir];
+	wt_pkt_t at;
 	if (!h->ooo || h->ooo->off <= h->delivered)
 		return;
 	uint64_t n = h->ooo->off - h->delivered;
+	at = *pkt;
+	at.frame = h->ooo->frame; /* "previous segment not captured" */
+	at.ts = h->ooo->ts;
 	h->delivered += n;
 	h->next_seq += (uint32_t)n;
-	report_gap(ctx, f, dir, n, pkt);
-	drain(ctx, f, dir, pkt);
+	report_gap(ctx, f, dir, n, &at);
+	drain(ctx, f, dir, NULL);
 }
 
 static wt_seg_t *
@@ -281,12 +298,19 @@ wt_tcp_segment(wt_ctx_t *ctx, wt_flow_t *f, int dir, uint32_t seq,
 	 * direction's gap and waiting bytes go up first: they came before
 	 * this packet, which answers them. */
 	o = f->half[dir ^ 1];
-	if ((flags & TH_ACK) && o && o->started && o->ooo &&
-	    SEQ_GT(ack, o->next_seq))
-		skip_hole(ctx, f, dir ^ 1, pkt);
+	if ((flags & TH_ACK) && o) {
+		if (!o->peer_ack_set || SEQ_GT(ack, o->peer_ack)) {
+			o->peer_ack = ack;
+			o->peer_ack_set = true;
+		}
+		if (o->started && o->ooo && SEQ_GT(ack, o->next_seq))
+			skip_hole(ctx, f, dir ^ 1, pkt);
+	}
 
 	if (flags & TH_SYN) {
-		if (!h->started) {
+		/* A second SYN (or SYN+ACK) with another sequence number before
+		 * any data: the peer answers the last one, so it counts. */
+		if (!h->started || (seq != h->isn && h->delivered == 0 && !h->ooo)) {
 			h->started = true;
 			h->isn = seq;
 			h->next_seq = seq + 1;
@@ -353,10 +377,14 @@ wt_tcp_segment(wt_ctx_t *ctx, wt_flow_t *f, int dir, uint32_t seq,
 					drain(ctx, f, dir, pkt);
 				}
 			} else if (caplen > 0) {
-				{
 				insert_ooo(ctx, f, dir, (uint64_t)off, data, caplen, pkt, true);
+				/* The peer already acknowledged bytes beyond the
+				 * hole: they were lost to the capture, not to the
+				 * network, and will not come again.  What waits can
+				 * go up now, with this frame, as Wireshark shows it. */
+				if (h->peer_ack_set && SEQ_GT(h->peer_ack, h->next_seq))
+					skip_hole(ctx, f, dir, pkt);
 				drain(ctx, f, dir, pkt);
-			}
 			}
 		}
 	}

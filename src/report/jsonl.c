@@ -104,23 +104,45 @@ put_str(buf_t *b, const char *s, size_t n)
 	put(b, "\"", 1);
 }
 
+/* True when v printed with prec significant digits reads back as v. */
+static int
+exact_at(double v, int prec, char *out, size_t cap)
+{
+	snprintf(out, cap, "%.*g", prec, v);
+	return strtod(out, NULL) == v;
+}
+
 static void
 put_real(buf_t *b, double v)
 {
-	char s[40];
-	int prec;
+	char s[40], t[40];
+	int lo = 1, hi = 15;
 	if (!isfinite(v)) {
 		put(b, "null", 4);
 		return;
 	}
-	/* shortest form that reads back as the same double */
-	for (prec = 6; prec <= 17; prec++) {
-		snprintf(s, sizeof s, "%.*g", prec, v);
-		if (strtod(s, NULL) == v)
-			break;
+	/*
+	 * The shortest form that reads back as the same double.  Exactness
+	 * only grows with the precision, so: 15 digits, or 16, or 17 when 15
+	 * is not enough (timestamps need 16); otherwise a binary search for
+	 * the fewest digits (durations such as 0.000123).
+	 */
+	if (!exact_at(v, 15, s, sizeof s)) {
+		if (!exact_at(v, 16, s, sizeof s))
+			snprintf(s, sizeof s, "%.17g", v);
+	} else {
+		while (lo < hi) {
+			int mid = (lo + hi) / 2;
+			if (exact_at(v, mid, t, sizeof t))
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		if (lo < 15)
+			exact_at(v, lo, s, sizeof s);
 	}
 	/* keep it a JSON real: 3 -> 3.0 */
-	if (!strpbrk(s, ".eE"))
+	if (!strpbrk(s, ".eEn"))
 		strcat(s, ".0");
 	put(b, s, strlen(s));
 }

@@ -1,4 +1,5 @@
 /* \summary: the text report: sections in story order, flows, warnings and the summary */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +13,10 @@
  * report switches to printing each record as it arrives, so memory stays
  * bounded.  Live capture asks for streaming from the start.
  */
-#define HOLD_MAX 20000
+#define HOLD_MAX 5000
+/* Flows are the lowest level of the story: the first ones are listed, the
+ * rest counted (JSON Lines has every one). */
+#define FLOW_LIST_MAX 200
 
 enum section { SEC_STORY, SEC_DNS, SEC_MAIL, SEC_FLOW, SEC_WARN, SEC_N };
 
@@ -27,6 +31,7 @@ struct wt_text {
 	int printed_title[SEC_N];
 	json_t *summary;
 	wt_dns_summary_t *dns;
+	uint64_t flows_seen;
 };
 
 #include "report/text_story.h"
@@ -293,6 +298,8 @@ wt_text_record(void *user, json_t *rec)
 	}
 	if (!strcmp(type, "dns") && t->dns)
 		wt_dns_summary_add(t->dns, rec);
+	if (!strcmp(type, "flow") && ++t->flows_seen > FLOW_LIST_MAX)
+		return;
 	if (t->streaming) {
 		print_one(t, rec);
 		fflush(t->out);
@@ -312,6 +319,9 @@ wt_text_finish(wt_text_t *t)
 	if (!t)
 		return;
 	print_held(t);
+	if (t->flows_seen > FLOW_LIST_MAX)
+		fprintf(t->out, "  ... and %llu more flows (wiretale analyze --format json lists every one)\n",
+			(unsigned long long)(t->flows_seen - FLOW_LIST_MAX));
 	if (t->dns && (t->printed_title[SEC_DNS] || t->printed_title[SEC_STORY]))
 		wt_dns_summary_print(t->out, t->dns);
 	if (t->summary)
