@@ -18,6 +18,7 @@ typedef struct follow {
 	const char *out_dir;
 	/* --stream all: per-stream files, opened on first data */
 	FILE **files;     /* [2 * stream + dir] */
+	uint8_t *created; /* the file was written earlier in this run */
 	size_t n_files;
 	uint64_t gaps;
 	int failed;
@@ -68,6 +69,7 @@ stream_file(follow_t *f, uint64_t stream, int dir)
 	if (idx >= f->n_files) {
 		size_t n = f->n_files ? f->n_files : 64;
 		FILE **q;
+		uint8_t *c;
 		while (n <= idx)
 			n *= 2;
 		q = realloc(f->files, n * sizeof *q);
@@ -75,13 +77,20 @@ stream_file(follow_t *f, uint64_t stream, int dir)
 			return NULL;
 		memset(q + f->n_files, 0, (n - f->n_files) * sizeof *q);
 		f->files = q;
+		c = realloc(f->created, n);
+		if (!c)
+			return NULL;
+		memset(c + f->n_files, 0, n - f->n_files);
+		f->created = c;
 		f->n_files = n;
 	}
 	if (!f->files[idx]) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%llu.%s", f->out_dir,
 			 (unsigned long long)stream, dir ? "server" : "client");
-		f->files[idx] = fopen(path, "wb");
+		/* A flow that continues an ended one (same stream) appends. */
+		f->files[idx] = fopen(path, f->created[idx] ? "ab" : "wb");
+		f->created[idx] = 1;
 		if (!f->files[idx]) {
 			fprintf(stderr, "wiretale: %s: %s\n", path, strerror(errno));
 			f->failed = 1;
@@ -367,6 +376,7 @@ wt_cmd_follow(int argc, char **argv)
 	rc = wt_run_files(ctx, &cap, 1);
 	wt_ctx_free(ctx);
 	free(f.files);
+	free(f.created);
 	if (fflush(f.out) != 0 || f.failed)
 		rc = rc ? rc : WT_EXIT_OUTPUT;
 	if (f.out != stdout)

@@ -23,6 +23,29 @@ typedef struct idle_list {
 	wt_flow_t *head, *tail;
 } idle_list_t;
 
+/*
+ * Wireshark never ends a conversation, so its stream numbers never restart
+ * for a pair of endpoints.  We end flows (timeouts, eviction, a closed
+ * connection's linger) to bound memory; a tombstone remembers an ended
+ * flow's stream number, orientation and sequence numbers, so that a late
+ * packet of the same conversation continues it under the same number
+ * instead of shifting every later stream.  Direct-mapped by hash: a
+ * collision forgets the older one (bounded memory, counted nowhere: at
+ * worst a number differs from Wireshark's).
+ */
+#define TOMBS 32768
+
+typedef struct tomb {
+	bool used;
+	uint8_t ipproto;
+	wt_endpoint_t ep[2];
+	uint64_t stream;
+	uint32_t base_seq[2];
+	bool base_set[2];
+	uint32_t next_seq[2];
+	bool seq_known[2];
+} tomb_t;
+
 struct wt_flow_table {
 	wt_ctx_t *ctx;
 	wt_flow_t **buckets;
@@ -33,6 +56,7 @@ struct wt_flow_table {
 	void **slabs;
 	size_t n_slabs, cap_slabs;
 	uint64_t next_stream[2];
+	tomb_t *tombs;
 };
 
 static uint32_t
@@ -78,6 +102,12 @@ wt_flows_new(wt_ctx_t *ctx)
 		nb <<= 1;
 	t->buckets = calloc(nb, sizeof *t->buckets);
 	if (!t->buckets) {
+		free(t);
+		return NULL;
+	}
+	t->tombs = calloc(TOMBS, sizeof *t->tombs);
+	if (!t->tombs) {
+		free(t->buckets);
 		free(t);
 		return NULL;
 	}
@@ -217,11 +247,51 @@ emit_flow(wt_ctx_t *ctx, wt_flow_t *f, wt_end_t why)
 	json_object_set_new(r, "payload_bytes", f->reassemble || !tcp ? pair(f->payload[0], f->payload[1]) : json_null());
 	json_object_set_new(r, "end", json_string(wt_end_name(why)));
 	json_object_set_new(r, "midstream", json_boolean(f->midstream));
+	json_object_set_new(r, "continued", json_boolean(f->continued));
 	json_object_set_new(r, "reassembled", json_boolean(tcp && f->reassemble));
 	json_object_set_new(r, "gaps", tcp && f->reassemble ? json_integer((json_int_t)f->gaps) : json_null());
 	json_object_set_new(r, "gap_bytes", tcp && f->reassemble ? json_integer((json_int_t)f->gap_bytes) : json_null());
 	json_object_set_new(r, "protocol", f->dis ? json_string(f->dis->name) : json_null());
 	wt_emit(ctx, r);
+}
+
+static void
+bury(struct wt_flow_table *t, const wt_flow_t *f)
+{
+	tomb_t *g = &t->tombs[f->hash & (TOMBS - 1)];
+	int d;
+	g->used = true;
+	g->ipproto = f->ipproto;
+	g->ep[0] = f->ep[0];
+	g->ep[1] = f->ep[1];
+	g->stream = f->stream;
+	for (d = 0; d < 2; d++) {
+		g->base_seq[d] = f->base_seq[d];
+		g->base_set[d] = f->base_set[d];
+		g->seq_known[d] = f->half[d] && f->half[d]->started;
+		g->next_seq[d] = g->seq_known[d] ? f->half[d]->next_seq : 0;
+	}
+}
+
+/* The tombstone of an ended flow between these endpoints, unless the
+ * packet is a SYN that starts a new connection (another sequence number). */
+static tomb_t *
+exhume(struct wt_flow_table *t, uint32_t h, uint8_t proto, const wt_addr_t *s,
+       uint16_t sp, const wt_addr_t *d, uint16_t dp, const uint32_t *syn_seq,
+       int *dir)
+{
+	tomb_t *g = &t->tombs[h & (TOMBS - 1)];
+	if (!g->used || g->ipproto != proto)
+		return NULL;
+	if (ep_eq(&g->ep[0], s, sp) && ep_eq(&g->ep[1], d, dp))
+		*dir = 0;
+	else if (ep_eq(&g->ep[1], s, sp) && ep_eq(&g->ep[0], d, dp))
+		*dir = 1;
+	else
+		return NULL;
+	if (syn_seq && g->base_set[*dir] && g->base_seq[*dir] != *syn_seq)
+		return NULL;
+	return g;
 }
 
 /* Removes a flow from the table: dissector closed, record emitted. */
@@ -240,6 +310,8 @@ flow_end(struct wt_flow_table *t, wt_flow_t *f, wt_end_t why)
 
 	close_dissector(ctx, f, why);
 	emit_flow(ctx, f, why);
+	if (why != WT_END_EOF)
+		bury(t, f);
 	wt_tcp_free(ctx, f);
 	f->hnext = t->free_list;
 	t->free_list = f;
@@ -288,12 +360,14 @@ unless_expired(struct wt_flow_table *t, wt_flow_t *f, const wt_pkt_t *pkt)
 static wt_flow_t *
 flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 	    const wt_addr_t *s, uint16_t sp, const wt_addr_t *d, uint16_t dp,
-	    const wt_pkt_t *pkt, bool tcp_synack, bool midstream)
+	    const wt_pkt_t *pkt, bool tcp_synack, bool midstream,
+	    const uint32_t *syn_seq)
 {
 	wt_ctx_t *ctx = t->ctx;
 	wt_flow_t *f;
 	bool server_is_dst = true;
-	int pi = proto == 6 ? 0 : 1;
+	int pi = proto == 6 ? 0 : 1, gdir = 0;
+	tomb_t *g;
 
 	if (t->count >= ctx->opt.max_flows) {
 		/* Evict the flow idle the longest, TCP or UDP. */
@@ -311,9 +385,23 @@ flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 		return NULL;
 	f->hash = h;
 	f->ipproto = proto;
-	/* The client is the sender of the first packet, except that a SYN+ACK
-	 * comes from the server (the SYN was not captured). */
-	if (tcp_synack) {
+	g = exhume(t, h, proto, s, sp, d, dp, syn_seq, &gdir);
+	if (g) {
+		/* A late packet of an ended conversation: same number, same
+		 * orientation, reassembly resumes where it stopped. */
+		int k;
+		f->ep[0] = g->ep[0];
+		f->ep[1] = g->ep[1];
+		f->stream = g->stream;
+		f->continued = true;
+		for (k = 0; k < 2; k++) {
+			f->base_seq[k] = g->base_seq[k];
+			f->base_set[k] = g->base_set[k];
+			f->resume_seq[k] = g->next_seq[k];
+			f->resume[k] = g->seq_known[k];
+		}
+		g->used = false;
+	} else if (tcp_synack) {
 		f->ep[0].ip = *d;
 		f->ep[0].port = dp;
 		f->ep[1].ip = *s;
@@ -324,7 +412,8 @@ flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 		f->ep[1].ip = *d;
 		f->ep[1].port = dp;
 	}
-	f->stream = t->next_stream[pi]++;
+	if (!g)
+		f->stream = t->next_stream[pi]++;
 	f->midstream = midstream;
 	f->first_frame = pkt->frame;
 	f->first_ts = pkt->ts;
@@ -424,15 +513,23 @@ tcp_packet(struct wt_flow_table *t, const struct wt_l4 *p, const wt_pkt_t *pkt)
 	if (!f) {
 		f = flow_create(t, h, 6, &p->src, sp, &p->dst, dp, pkt,
 				(flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK),
-				!(flags & TH_SYN));
+				!(flags & TH_SYN),
+				(flags & (TH_SYN | TH_ACK)) == TH_SYN ? &seq : NULL);
 		if (!f)
 			return;
 		dir = ep_eq(&f->ep[0], &p->src, sp) ? 0 : 1;
 	}
 	touch(t, f, dir, pkt);
+	/* Each side's base sequence number as Wireshark sets it: a SYN's own
+	 * number, one less than the first other segment's, or the ACK of a
+	 * SYN+ACK minus one for the side whose SYN was not captured. */
 	if (!f->base_set[dir]) {
 		f->base_set[dir] = true;
-		f->base_seq[dir] = seq;
+		f->base_seq[dir] = (flags & TH_SYN) ? seq : seq - 1;
+	}
+	if ((flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && !f->base_set[dir ^ 1]) {
+		f->base_set[dir ^ 1] = true;
+		f->base_seq[dir ^ 1] = ack - 1;
 	}
 	if (flags & TH_SYN)
 		f->syn[dir] = true;
@@ -488,7 +585,7 @@ udp_packet(struct wt_flow_table *t, const struct wt_l4 *p, const wt_pkt_t *pkt)
 	h = flow_hash(17, &p->src, sp, &p->dst, dp);
 	f = unless_expired(t, flow_find(t, h, 17, &p->src, sp, &p->dst, dp, &dir), pkt);
 	if (!f) {
-		f = flow_create(t, h, 17, &p->src, sp, &p->dst, dp, pkt, false, false);
+		f = flow_create(t, h, 17, &p->src, sp, &p->dst, dp, pkt, false, false, NULL);
 		if (!f)
 			return;
 		dir = 0;
@@ -578,5 +675,6 @@ wt_flows_free(struct wt_flow_table *t)
 		free(t->slabs[i]);
 	free(t->slabs);
 	free(t->buckets);
+	free(t->tombs);
 	free(t);
 }

@@ -58,6 +58,9 @@ typedef struct wt_flow {
 	bool syn[2], fin[2], rst, midstream, closed;
 	uint32_t base_seq[2];             /* first sequence number seen per side */
 	bool base_set[2];
+	bool continued;                   /* resumes an ended flow (same stream) */
+	uint32_t resume_seq[2];           /* where that flow's reassembly stopped */
+	bool resume[2];
 	bool reassemble;                  /* claimed or tapped */
 	wt_half_t *half[2];
 

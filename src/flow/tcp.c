@@ -316,6 +316,11 @@ wt_tcp_segment(wt_ctx_t *ctx, wt_flow_t *f, int dir, uint32_t seq,
 			h->next_seq = seq + 1;
 		}
 		seq++; /* the SYN occupies one sequence number */
+	} else if (!h->started && f->resume[dir]) {
+		/* continues an ended flow: old bytes stay delivered */
+		h->started = true;
+		h->isn = f->resume_seq[dir] - 1;
+		h->next_seq = f->resume_seq[dir];
 	} else if (!h->started) {
 		h->started = true; /* picked up mid-stream */
 		h->isn = seq - 1;

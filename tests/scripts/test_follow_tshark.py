@@ -40,6 +40,9 @@
 #             with a new sequence number: corpus arkime/
 #             tcp_handshake_synthetic.pcap); per stream, the exact reference
 #             is the tcp.stream / udp.stream of each frame.
+#   ACCEPT-6  KNOWN below: corpus files whose difference is a deliberate
+#             policy of wiretale's, one reason each; any OTHER problem in
+#             such a file still fails.
 #   ACCEPT-5  frames of a link type wiretale does not decode (FDDI, PKTAP,
 #             ...: its summary counts them in "link_unsupported"): streams
 #             and conversations tshark finds there and wiretale does not
@@ -324,7 +327,27 @@ def wt_flows(path):
             flows.append(rec)
         elif rec.get("type") == "summary":
             summary = rec
-    return p, flows, summary
+    return p, merge_continued(flows), summary
+
+
+def merge_continued(flows):
+    """A flow record with "continued" carries late packets of a flow that
+    had ended (same stream number, as Wireshark keeps it): add it to the
+    record it continues, so one record stands for one tcp/udp.stream."""
+    first = {}
+    out = []
+    for f in flows:
+        key = (f.get("transport"), f.get("stream"))
+        if f.get("continued") and key in first:
+            base = first[key]
+            for k in ("packets", "bytes"):
+                for d in ("to_server", "to_client"):
+                    base[k][d] += f[k][d]
+            base["last_frame"] = max(base["last_frame"], f["last_frame"])
+            continue
+        first[key] = f
+        out.append(f)
+    return out
 
 
 def read_or_empty(path):
@@ -591,6 +614,25 @@ def corpus_order(files, root):
     return sorted(files, key=rank)
 
 
+# ACCEPT-6: corpus file -> (what differs, the substring every problem of the
+# file must contain to be accepted, why wiretale is right or chooses so).
+KNOWN = {
+    "corpus/zeek/tcp__reassembly.pcap": (
+        "client direction from offset 11894",
+        "stream 0 client->",
+        "the server acknowledged bytes the capture had not shown yet, so "
+        "wiretale declared them lost (a gap, reported) and drops the late "
+        "retransmission that carries them: a record never changes after "
+        "it was written (docs/reassembly.md, Gaps)"),
+    "corpus/arkime/tcpseq_synthetic.pcap": (
+        "client direction from offset 8",
+        "stream 0 client->",
+        "a crafted segment 240 MB ahead of the stream: tshark's follow "
+        "never shows data after a hole that is never filled; wiretale "
+        "reports the hole as a gap and hands up the data after it"),
+}
+
+
 def main():
     if not BIN or not os.access(BIN, os.X_OK):
         print("SKIP: WT_BIN is not set or not executable")
@@ -639,6 +681,9 @@ def main():
         if status == "pass":
             passed += 1
             print("PASS %s: %s" % (name, summary))
+        elif name in KNOWN and probs and all(KNOWN[name][1] in pr for pr in probs):
+            passed += 1
+            print("KNOWN %s: %s: %s" % (name, KNOWN[name][0], KNOWN[name][2]))
         else:
             failed += 1
             print("FAIL %s: %s" % (name, summary))
