@@ -330,3 +330,38 @@ Test(tcp, flow_table_cap_evicts_the_oldest)
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(G.flows, 0), "end")), "evicted");
 	cr_assert_eq(json_integer_value(json_object_get(json_object_get(G.summary, "caps_hit"), "max_flows")), 1);
 }
+
+Test(tcp, late_packet_after_idle_timeout_keeps_the_stream_number)
+{
+	wt_options_t o;
+	wt_options_default(&o);
+	o.tcp_idle_timeout = 5;
+	wt_ctx_t *ctx = setup_ctx(UINT64_MAX, &o);
+	handshake(ctx, 100, 5000);
+	seg(ctx, 0, 101, 5001, F_ACK, "early ", 0);
+	clock_s += 60; /* the connection times out */
+	seg(ctx, 0, 107, 5001, F_ACK, "late", 0);
+	/* a retransmission of old bytes after the timeout is still old */
+	seg(ctx, 0, 101, 5001, F_ACK, "early ", 0);
+	teardown_ctx(ctx);
+	assert_dir(0, "early late");
+	cr_assert_eq(json_array_size(G.flows), 2);
+	json_t *a = json_array_get(G.flows, 0), *b = json_array_get(G.flows, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(a, "end")), "timeout");
+	cr_assert_eq(json_integer_value(json_object_get(b, "stream")), 0);
+	cr_assert(json_is_true(json_object_get(b, "continued")));
+	cr_assert(json_is_false(json_object_get(a, "continued")));
+}
+
+Test(tcp, repeated_syn_with_the_same_number_is_the_same_stream)
+{
+	wt_ctx_t *ctx = setup_ctx(UINT64_MAX, NULL);
+	seg(ctx, 0, 100, 0, F_SYN, NULL, 0);
+	seg(ctx, 1, 0, 101, F_RST | F_ACK, NULL, 0);
+	seg(ctx, 0, 100, 0, F_SYN, NULL, 0);
+	seg(ctx, 1, 0, 101, F_RST | F_ACK, NULL, 0);
+	teardown_ctx(ctx);
+	cr_assert_eq(json_array_size(G.flows), 1);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(G.flows, 0), "packets")
+					    ? json_object_get(json_object_get(json_array_get(G.flows, 0), "packets"), "to_server") : NULL), 2);
+}
