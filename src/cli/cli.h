@@ -45,6 +45,12 @@ extern const char wt_exit_help[];
 /* Applies one shared option; returns 1 if it was one, 0 if not, -1 on a
  * bad value (message printed). */
 int wt_cli_common_opt(wt_options_t *o, int opt, const char *arg);
+/* getopt_long that applies the shared options itself: returns the next
+ * other option, -1 at the end, or WT_CLI_BAD_VALUE after printing why a
+ * shared option's value is bad.  Call with optind = 1 first. */
+#define WT_CLI_BAD_VALUE (-2)
+int wt_cli_next_opt(int argc, char **argv, const char *shortopts,
+		    const struct option *longopts, wt_options_t *o);
 /* Checks the filter; prints libpcap's message and returns -1 if bad. */
 int wt_cli_check_filter(const wt_options_t *o);
 /* "wiretale: COMMAND: message" on stderr, returns WT_EXIT_USAGE. */

@@ -148,13 +148,10 @@ wt_cmd_diagram(int argc, char **argv)
 	wt_options_default(&o);
 	o.progress = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "F:o:f:h", longopts, NULL)) != -1) {
-		int r = wt_cli_common_opt(&o, ch, optarg);
-		if (r == 1)
-			continue;
-		if (r < 0)
-			return WT_EXIT_USAGE;
+	while ((ch = wt_cli_next_opt(argc, argv, "F:o:f:h", longopts, &o)) != -1) {
 		switch (ch) {
+		case WT_CLI_BAD_VALUE:
+			return WT_EXIT_USAGE;
 		case OPT_RESOLUTION:
 		case OPT_MAIL:
 			if (kind)

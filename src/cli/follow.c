@@ -259,13 +259,10 @@ wt_cmd_follow(int argc, char **argv)
 	f.found = -1;
 	wt_options_default(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:f:h", longopts, NULL)) != -1) {
-		int r = wt_cli_common_opt(&o, c, optarg);
-		if (r == 1)
-			continue;
-		if (r < 0)
-			return WT_EXIT_USAGE;
+	while ((c = wt_cli_next_opt(argc, argv, "o:f:h", longopts, &o)) != -1) {
 		switch (c) {
+		case WT_CLI_BAD_VALUE:
+			return WT_EXIT_USAGE;
 		case OPT_STREAM:
 			stream = optarg;
 			break;

@@ -529,13 +529,10 @@ wt_cmd_grade(int argc, char **argv)
 	wt_options_default(&o);
 	o.progress = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:F:g:kj:f:h", longopts, NULL)) != -1) {
-		int x = wt_cli_common_opt(&o, c, optarg);
-		if (x == 1)
-			continue;
-		if (x < 0)
-			return WT_EXIT_USAGE;
+	while ((c = wt_cli_next_opt(argc, argv, "r:F:g:kj:f:h", longopts, &o)) != -1) {
 		switch (c) {
+		case WT_CLI_BAD_VALUE:
+			return WT_EXIT_USAGE;
 		case 'r':
 			rubric_path = optarg;
 			break;

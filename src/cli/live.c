@@ -232,13 +232,10 @@ wt_cmd_live(int argc, char **argv)
 	memset(&l, 0, sizeof l);
 	wt_options_default(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:F:w:c:f:ph", longopts, NULL)) != -1) {
-		int r = wt_cli_common_opt(&o, c, optarg);
-		if (r == 1)
-			continue;
-		if (r < 0)
-			return WT_EXIT_USAGE;
+	while ((c = wt_cli_next_opt(argc, argv, "i:F:w:c:f:ph", longopts, &o)) != -1) {
 		switch (c) {
+		case WT_CLI_BAD_VALUE:
+			return WT_EXIT_USAGE;
 		case 'i':
 			iface = optarg;
 			break;

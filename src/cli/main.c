@@ -148,6 +148,21 @@ wt_cli_common_opt(wt_options_t *o, int opt, const char *arg)
 }
 
 int
+wt_cli_next_opt(int argc, char **argv, const char *shortopts,
+		const struct option *longopts, wt_options_t *o)
+{
+	int c;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int r = wt_cli_common_opt(o, c, optarg);
+		if (r == 0)
+			return c;
+		if (r < 0)
+			return WT_CLI_BAD_VALUE;
+	}
+	return -1;
+}
+
+int
 wt_cli_check_filter(const wt_options_t *o)
 {
 	char err[512];
@@ -194,13 +209,10 @@ wt_cmd_analyze(int argc, char **argv)
 	wt_options_default(&o);
 	o.progress = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "F:o:f:h", longopts, NULL)) != -1) {
-		int r = wt_cli_common_opt(&o, c, optarg);
-		if (r == 1)
-			continue;
-		if (r < 0)
-			return WT_EXIT_USAGE;
+	while ((c = wt_cli_next_opt(argc, argv, "F:o:f:h", longopts, &o)) != -1) {
 		switch (c) {
+		case WT_CLI_BAD_VALUE:
+			return WT_EXIT_USAGE;
 		case 'F':
 			format = optarg;
 			break;
