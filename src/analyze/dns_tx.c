@@ -1,4 +1,5 @@
 /* \summary: DNS transactions: queries matched with responses, one "dns" record each */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,19 +18,35 @@
  * for an answer; past that the oldest is emitted as unanswered (and
  * counted as evicted).  A query is unanswered when no response came within
  * the timeout (capture time, from its latest retransmission).
+ *
+ * A truncated UDP answer (TC=1) is held back, not emitted, until the
+ * client's TCP retry of the same question completes (RFC 7766 5), so that
+ * the UDP record can say it was retried ("retried_over_tcp"); when no TCP
+ * query comes within WT_DNSTX_TC_HOLD it is emitted without.  Clients
+ * retry at once (dig, stub resolvers, recursive servers), so the hold
+ * costs nothing when they do.
+ *
+ * The resolution analyzer asks which queries are still waiting
+ * (wt_dnstx_pending_query), to know whether a chain may still grow: so
+ * pending queries are also indexed by client and by server address.
  */
 
 #define WT_DNSTX_BUCKETS 16384
 #define WT_DNSTX_MAX_PENDING 65536
 #define WT_DNSTX_MAX_FRAMES 32 /* query frames kept per transaction */
 #define WT_DNSTX_TC_RING 256   /* recent truncated UDP answers */
-#define WT_DNSTX_TC_WINDOW 30.0
+#define WT_DNSTX_TC_HOLD 3.0   /* seconds a TC answer waits for its TCP retry */
+#define WT_DNSTX_ADDR_BUCKETS 4096
 #define WT_DNSTX_DEFAULT_TIMEOUT 5.0
 
 typedef struct pend {
 	struct pend *hnext;
 	struct pend *prev, *next; /* age list, oldest first */
+	struct pend *cprev, *cnext; /* by client address */
+	struct pend *sprev, *snext; /* by server address */
 	uint32_t hash;
+	bool rd;
+	int tc_idx; /* the truncated UDP exchange this TCP query retries, or -1 */
 	wt_endpoint_t client, server;
 	bool tcp;
 	bool server_multicast;
@@ -45,18 +62,23 @@ typedef struct pend {
 } pend_t;
 
 typedef struct tc_entry {
-	bool used;
+	bool used;     /* may still be matched by a TCP query */
 	wt_addr_t client, server;
 	char *qname;
 	uint16_t qtype, qclass;
-	wt_time_t ts;
+	bool rd;
+	wt_time_t qts, ts; /* of the query, of the truncated answer */
 	uint64_t query_frame, response_frame;
+	json_t *rec;   /* the UDP record, held until its retry completes */
+	struct pend *retry; /* the TCP query retrying it, while it waits */
 } tc_entry_t;
 
 struct wt_dnstx {
 	wt_ctx_t *ctx;
 	double timeout;
 	pend_t *buckets[WT_DNSTX_BUCKETS];
+	pend_t *by_client[WT_DNSTX_ADDR_BUCKETS];
+	pend_t *by_server[WT_DNSTX_ADDR_BUCKETS];
 	pend_t *oldest, *newest;
 	size_t n_pending;
 	tc_entry_t tc[WT_DNSTX_TC_RING];
@@ -101,6 +123,12 @@ mix(uint32_t h, const uint8_t *p, size_t n)
 		h *= 16777619u; /* FNV-1a */
 	}
 	return h;
+}
+
+static uint32_t
+addr_hash(const wt_addr_t *a)
+{
+	return mix(2166136261u, a->a, a->family == 6 ? 16 : 4) % WT_DNSTX_ADDR_BUCKETS;
 }
 
 static uint32_t
@@ -344,7 +372,37 @@ remove_pend(struct wt_dnstx *t, pend_t *p)
 	if (*pp)
 		*pp = p->hnext;
 	unlink_age(t, p);
+	if (p->cprev)
+		p->cprev->cnext = p->cnext;
+	else
+		t->by_client[addr_hash(&p->client.ip)] = p->cnext;
+	if (p->cnext)
+		p->cnext->cprev = p->cprev;
+	if (p->sprev)
+		p->sprev->snext = p->snext;
+	else
+		t->by_server[addr_hash(&p->server.ip)] = p->snext;
+	if (p->snext)
+		p->snext->sprev = p->sprev;
+	p->cprev = p->cnext = p->sprev = p->snext = NULL;
 	t->n_pending--;
+}
+
+static void
+index_pend(struct wt_dnstx *t, pend_t *p)
+{
+	pend_t **c = &t->by_client[addr_hash(&p->client.ip)];
+	pend_t **s = &t->by_server[addr_hash(&p->server.ip)];
+	p->cprev = NULL;
+	p->cnext = *c;
+	if (*c)
+		(*c)->cprev = p;
+	*c = p;
+	p->sprev = NULL;
+	p->snext = *s;
+	if (*s)
+		(*s)->sprev = p;
+	*s = p;
 }
 
 static void
@@ -365,12 +423,51 @@ frames_json(const pend_t *p)
 	return a;
 }
 
+static json_t *
+frame_or_null(uint64_t f)
+{
+	return f ? json_integer((json_int_t)f) : json_null();
+}
+
+/* Emits the held UDP record of tc entry e: with "retried_over_tcp" when
+ * tcp (its TCP retry) is given, response_frame 0 when the retry got no
+ * answer. */
+static void
+tc_release(struct wt_dnstx *t, tc_entry_t *e, const pend_t *tcp,
+	   uint64_t response_frame)
+{
+	json_t *rec = e->rec;
+	e->rec = NULL;
+	if (e->retry)
+		e->retry->tc_idx = -1;
+	e->retry = NULL;
+	if (!rec)
+		return;
+	if (tcp)
+		json_object_set_new(rec, "retried_over_tcp", json_pack("{s:I,s:o}",
+			"query_frame", (json_int_t)tcp->frames[0],
+			"response_frame", frame_or_null(response_frame)));
+	wt_emit(t->ctx, rec);
+}
+
+/* A TCP query that retried a truncated answer completes: the UDP record
+ * goes first, so that records keep the order of the exchanges. */
+static void
+tc_retry_done(struct wt_dnstx *t, pend_t *p, uint64_t response_frame)
+{
+	if (p->tc_idx < 0)
+		return;
+	tc_release(t, &t->tc[p->tc_idx], p, response_frame);
+	p->tc_idx = -1;
+}
+
 /* Emits a query that got no answer; consumes p. */
 static void
 emit_unanswered(struct wt_dnstx *t, pend_t *p, bool evicted)
 {
 	json_t *rec = p->q;
 	p->q = NULL;
+	tc_retry_done(t, p, 0);
 	/* Without a response the flags are the query's own. */
 	json_object_set(rec, "flags", json_object_get(rec, "query_flags"));
 	json_object_set_new(rec, "rcode", json_null());
@@ -421,13 +518,17 @@ find_pending(struct wt_dnstx *t, const wt_endpoint_t *client,
 	return NULL;
 }
 
-/* Remembers a truncated UDP answer for a TCP retry (RFC 7766 5). */
+/* Holds a truncated UDP answer's record until the TCP retry (RFC 7766
+ * 5) completes or WT_DNSTX_TC_HOLD passes.  Steals rec. */
 static void
 tc_remember(struct wt_dnstx *t, const pend_t *p, uint64_t resp_frame,
-	    const wt_time_t *ts)
+	    const wt_time_t *ts, json_t *rec)
 {
 	tc_entry_t *e = &t->tc[t->tc_next];
 	t->tc_next = (t->tc_next + 1) % WT_DNSTX_TC_RING;
+	/* The ring is full of answers still waiting: the oldest goes out
+	 * as it is (its TCP record, if any, still carries tc_retry). */
+	tc_release(t, e, NULL, 0);
 	free(e->qname);
 	e->used = true;
 	e->client = p->client.ip;
@@ -435,40 +536,42 @@ tc_remember(struct wt_dnstx *t, const pend_t *p, uint64_t resp_frame,
 	e->qname = strdup(p->qname);
 	e->qtype = p->qtype;
 	e->qclass = p->qclass;
+	e->rd = p->rd;
+	e->qts = p->ts;
 	e->ts = *ts;
 	e->query_frame = p->frames[0];
 	e->response_frame = resp_frame;
-	if (!e->qname)
+	e->rec = rec;
+	e->retry = NULL;
+	if (!e->qname) {
 		e->used = false;
+		tc_release(t, e, NULL, 0);
+	}
 }
 
-static json_t *
+/* The truncated answer a TCP query retries (the latest one for the same
+ * question between the same addresses, within the hold), or -1. */
+static int
 tc_lookup(struct wt_dnstx *t, const wt_endpoint_t *client,
 	  const wt_endpoint_t *server, const wt_dns_question_t *q,
 	  const wt_time_t *now)
 {
 	size_t i, k;
-	/* Newest first: the latest truncated answer is the one retried. */
 	for (k = 0; k < WT_DNSTX_TC_RING; k++) {
 		tc_entry_t *e;
-		json_t *o;
+		double age;
 		i = (t->tc_next + WT_DNSTX_TC_RING - 1 - k) % WT_DNSTX_TC_RING;
 		e = &t->tc[i];
 		if (!e->used || !addr_eq(&e->client, &client->ip) ||
 		    !addr_eq(&e->server, &server->ip) || e->qtype != q->qtype ||
 		    e->qclass != q->qclass || !wt_dns_name_equal(e->qname, q->name))
 			continue;
-		if (wt_time_diff(now, &e->ts) > WT_DNSTX_TC_WINDOW ||
-		    wt_time_diff(now, &e->ts) < 0)
+		age = wt_time_diff(now, &e->ts);
+		if (age > WT_DNSTX_TC_HOLD || age < 0)
 			continue;
-		o = json_object();
-		json_object_set_new(o, "query_frame", json_integer((json_int_t)e->query_frame));
-		json_object_set_new(o, "response_frame",
-				    json_integer((json_int_t)e->response_frame));
-		e->used = false;
-		return o;
+		return (int)i;
 	}
-	return NULL;
+	return -1;
 }
 
 /* ---- the two sides ------------------------------------------------- */
@@ -510,6 +613,8 @@ on_query(struct wt_dnstx *t, const wt_dns_msg_t *m, const wt_dns_meta_t *meta)
 	if (!p)
 		return;
 	p->hash = h;
+	p->tc_idx = -1;
+	p->rd = m->hdr.rd;
 	p->client = *client;
 	p->server = *server;
 	p->tcp = meta->tcp;
@@ -544,15 +649,26 @@ on_query(struct wt_dnstx *t, const wt_dns_msg_t *m, const wt_dns_meta_t *meta)
 			"authority", section_json(m, WT_DNS_SEC_AUTHORITY),
 			"additional", section_json(m, WT_DNS_SEC_ADDITIONAL)));
 	if (meta->tcp && m->n_questions) {
-		json_t *tc = tc_lookup(t, client, server, &m->questions[0], &meta->pkt->ts);
-		if (tc)
-			json_object_set_new(rec, "tc_retry", tc);
+		int k = tc_lookup(t, client, server, &m->questions[0], &meta->pkt->ts);
+		if (k >= 0) {
+			tc_entry_t *e = &t->tc[k];
+			json_object_set_new(rec, "tc_retry", json_pack("{s:I,s:I}",
+				"query_frame", (json_int_t)e->query_frame,
+				"response_frame", (json_int_t)e->response_frame));
+			e->used = false;
+			if (e->rec) {
+				/* Its UDP record waits for this one to complete. */
+				e->retry = p;
+				p->tc_idx = k;
+			}
+		}
 	}
 	add_errors(rec, m, meta->pkt);
 	p->q = rec;
 	p->hnext = t->buckets[h % WT_DNSTX_BUCKETS];
 	t->buckets[h % WT_DNSTX_BUCKETS] = p;
 	append_age(t, p);
+	index_pend(t, p);
 	t->n_pending++;
 }
 
@@ -603,9 +719,13 @@ on_response(struct wt_dnstx *t, const wt_dns_msg_t *m, const wt_dns_meta_t *meta
 	add_errors(rec, m, meta->pkt);
 	if (!json_object_get(rec, "malformed"))
 		json_object_set_new(rec, "malformed", json_false());
-	if (!meta->tcp && m->hdr.tc && p->has_q)
-		tc_remember(t, p, meta->pkt->frame, &meta->pkt->ts);
 	t->st.answered++;
+	if (!meta->tcp && m->hdr.tc && p->has_q) {
+		tc_remember(t, p, meta->pkt->frame, &meta->pkt->ts, rec);
+		free_pend(p);
+		return;
+	}
+	tc_retry_done(t, p, meta->pkt->frame);
 	free_pend(p);
 	wt_emit(t->ctx, rec);
 }
@@ -650,6 +770,22 @@ wt_dnstx_new(wt_ctx_t *ctx)
 	return t;
 }
 
+/* Truncated answers whose TCP retry did not come: out as they are. */
+static void
+tc_expire(struct wt_dnstx *t, const wt_time_t *now, bool all)
+{
+	size_t k;
+	for (k = 0; k < WT_DNSTX_TC_RING; k++) {
+		tc_entry_t *e = &t->tc[(t->tc_next + k) % WT_DNSTX_TC_RING];
+		if (!e->rec || e->retry)
+			continue;
+		if (all || wt_time_diff(now, &e->ts) >= WT_DNSTX_TC_HOLD) {
+			e->used = false;
+			tc_release(t, e, NULL, 0);
+		}
+	}
+}
+
 void
 wt_dnstx_expire(struct wt_dnstx *t, const wt_time_t *now)
 {
@@ -658,6 +794,7 @@ wt_dnstx_expire(struct wt_dnstx *t, const wt_time_t *now)
 		remove_pend(t, p);
 		emit_unanswered(t, p, false);
 	}
+	tc_expire(t, now, false);
 }
 
 void
@@ -668,6 +805,78 @@ wt_dnstx_finish(struct wt_dnstx *t)
 		remove_pend(t, p);
 		emit_unanswered(t, p, false);
 	}
+	tc_expire(t, NULL, true);
+}
+
+static bool
+parse_addr(const char *s, wt_addr_t *a)
+{
+	memset(a, 0, sizeof *a);
+	if (inet_pton(AF_INET, s, a->a) == 1) {
+		a->family = 4;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, a->a) == 1) {
+		a->family = 6;
+		return true;
+	}
+	return false;
+}
+
+static bool
+pend_fits(const pend_t *p, const wt_addr_t *c, const wt_addr_t *s, bool rd_only,
+	  uint64_t lo, uint64_t hi, double max_ts)
+{
+	return (!c || addr_eq(&p->client.ip, c)) && (!s || addr_eq(&p->server.ip, s)) &&
+	       (!rd_only || p->rd) && p->frames[0] >= lo && p->frames[0] <= hi &&
+	       !(wt_time_to_double(&p->ts) > max_ts);
+}
+
+bool
+wt_dnstx_pending_query(const struct wt_dnstx *t, const char *client,
+		       const char *server, bool rd_only, uint64_t lo, uint64_t hi,
+		       double max_ts)
+{
+	wt_addr_t ca, sa;
+	const wt_addr_t *c = NULL, *s = NULL;
+	const pend_t *p;
+	size_t k;
+
+	if (!t)
+		return false;
+	if (client) {
+		if (!parse_addr(client, &ca))
+			return false;
+		c = &ca;
+	}
+	if (server) {
+		if (!parse_addr(server, &sa))
+			return false;
+		s = &sa;
+	}
+	if (c) {
+		for (p = t->by_client[addr_hash(c)]; p; p = p->cnext)
+			if (pend_fits(p, c, s, rd_only, lo, hi, max_ts))
+				return true;
+	} else if (s) {
+		for (p = t->by_server[addr_hash(s)]; p; p = p->snext)
+			if (pend_fits(p, c, s, rd_only, lo, hi, max_ts))
+				return true;
+	} else {
+		for (p = t->oldest; p; p = p->next)
+			if (pend_fits(p, c, s, rd_only, lo, hi, max_ts))
+				return true;
+	}
+	/* A truncated answer held for its TCP retry is not reported yet. */
+	for (k = 0; k < WT_DNSTX_TC_RING; k++) {
+		const tc_entry_t *e = &t->tc[k];
+		if (e->rec && (!c || addr_eq(&e->client, c)) &&
+		    (!s || addr_eq(&e->server, s)) && (!rd_only || e->rd) &&
+		    e->query_frame >= lo && e->query_frame <= hi &&
+		    !(wt_time_to_double(&e->qts) > max_ts))
+			return true;
+	}
+	return false;
 }
 
 void
@@ -681,8 +890,10 @@ wt_dnstx_free(struct wt_dnstx *t)
 		remove_pend(t, p);
 		free_pend(p);
 	}
-	for (i = 0; i < WT_DNSTX_TC_RING; i++)
+	for (i = 0; i < WT_DNSTX_TC_RING; i++) {
 		free(t->tc[i].qname);
+		json_decref(t->tc[i].rec);
+	}
 	if (t->scratch_ok)
 		wt_dns_msg_free(&t->scratch);
 	free(t);
