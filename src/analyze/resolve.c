@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "analyze/dns_tx_msg.h"
 #include "analyze/story.h"
 #include "core/ctx_int.h"
 #include "core/record.h"
@@ -31,12 +32,39 @@
  *  - a TCP retry after a truncated UDP answer (RFC 7766 5) is linked to
  *    the UDP transaction by the "tc_retry" field of the dns record.
  *
- * A root that nobody claimed after a hold time is a question of its own:
- * a recursive one becomes a resolution at once; a non-recursive one joins
- * the open "iterated" chain of its querier (dig +trace, dig +norecurse by
- * hand) or starts one.  Server roles and zones come from what the trace
- * shows (referrals, glue, AA answers, SOA and NS records) and are learnt
- * as records pass, in bounded tables.
+ * A root that nobody can claim any more is a question of its own: a
+ * recursive one becomes a resolution, a non-recursive one joins the open
+ * "iterated" chain of its querier (dig +trace, dig +norecurse by hand) or
+ * starts one.  Server roles and zones come from what the trace shows
+ * (referrals, glue, AA answers, SOA and NS records) and are learnt as
+ * records pass, in bounded tables.
+ *
+ * Streaming: a root is released the moment no transaction still to come
+ * can join its tree.  Every way of joining is known, so the transaction
+ * layer (dns_tx.c) is asked whether a query that could is still waiting
+ * for its answer (wt_dnstx_pending_query):
+ *  - a recursive query to the root's querier, sent before the root's
+ *    query, may claim it when its answer (or timeout) comes;
+ *  - a query sent by a recursive server of the tree while it worked for
+ *    its client may time out and be attached (find_claimer);
+ *  - a truncated answer whose TCP retry is coming ("retried_over_tcp":
+ *    the transaction layer holds the UDP record until the retry
+ *    completes, and the TCP record follows it at once).
+ * A query leaves the waiting state only through a "dns" record, so the
+ * roots are looked at again when one arrives (those it may concern).
+ * A client's question answered at once is thus reported with its answer;
+ * one whose resolver is still waiting upstream, when the last upstream
+ * answer or timeout arrives.  As a guard, nothing is held longer than
+ * max_hold (three DNS timeouts) after it arrived.
+ *
+ * Iterated chains end with the final answer to their question.  One that
+ * stops short (a referral or a CNAME not followed, a timeout) is closed
+ * when its client has no query outstanding and WT_RS_ITER_GAP has passed
+ * since its last step completed: an automatic client (dig +trace,
+ * nslookup) sends its next step within milliseconds of the previous
+ * answer, and looks up name server addresses in between (outstanding
+ * queries, which keep the chain open).  Steps typed by hand further
+ * apart than that make separate chains.
  *
  * Bounded memory: at most WT_RS_MAX_NODES transactions wait; past that
  * the oldest question is emitted early and counted.
@@ -44,8 +72,7 @@
 
 #define WT_RS_MAX_NODES 32768
 #define WT_RS_BUCKETS 1024
-#define WT_RS_HOLD 10.0        /* seconds a root waits to be claimed */
-#define WT_RS_ITER_GAP 10.0    /* max pause inside an iterated chain */
+#define WT_RS_ITER_GAP 3.0     /* max pause after a step of an iterated chain */
 #define WT_RS_MAX_OPEN_ITER 256
 #define WT_RS_MAX_ITER_STEPS 128
 #define WT_RS_MAX_NAMES 64     /* names followed per chain */
@@ -70,8 +97,12 @@ typedef struct node {
 	bool is_root;
 	char cip[WT_IP_MAX], sip[WT_IP_MAX];
 	const char *qname, *qtype; /* inside rec */
-	double q, r, arrival, last;
+	double q, r, arrival;
+	double done;       /* when the querier had its answer or gave up */
 	uint64_t qframe, rframe;   /* rframe 0: unanswered */
+	uint64_t arrival_frame;    /* frames captured when it arrived */
+	unsigned mark;     /* settle(): already a candidate */
+	bool await_tcp;    /* truncated; its TCP retry's record comes next */
 	bool rtype;        /* a recursive question (RD=1, RA=1 or no answer) */
 	bool unanswered;
 	bool tcp_retry;    /* the TCP retry of a truncated UDP answer */
@@ -118,7 +149,7 @@ typedef struct iter {
 	char qtype[16];
 	node_t *steps[WT_RS_MAX_ITER_STEPS];
 	size_t n;
-	double last_q;
+	double last_done; /* the latest step's answer (or timeout) */
 } iter_t;
 
 typedef struct names {
@@ -131,6 +162,8 @@ typedef struct names {
 struct wt_resolve {
 	wt_ctx_t *ctx;
 	double grace; /* the DNS transaction timeout plus a margin */
+	double max_hold; /* guard: no root waits longer after it arrived */
+	unsigned epoch;  /* settle() marks */
 	node_t *roots, *roots_tail;
 	node_t *bucket[WT_RS_BUCKETS];
 	node_t *sbucket[WT_RS_BUCKETS]; /* recursive nodes, by server address */
@@ -547,14 +580,6 @@ root_of(node_t *n)
 }
 
 static void
-touch(node_t *n, double t)
-{
-	for (; n; n = n->parent)
-		if (!(n->last >= t))
-			n->last = t;
-}
-
-static void
 add_kid(node_t *parent, node_t *kid)
 {
 	node_t *p;
@@ -572,7 +597,6 @@ add_kid(node_t *parent, node_t *kid)
 			p->height = h + 1;
 		h = p->height;
 	}
-	touch(parent, kid->last);
 }
 
 static void
@@ -855,8 +879,10 @@ role_zone(struct wt_resolve *r, node_t *n, const char **role, const char **zone,
 		*role = "tld";
 	else if (*zone || aa)
 		*role = "authoritative";
-	else if (root_hint(n->sip))
+	else if (root_hint(n->sip)) {
 		*role = "root";
+		*zone = "."; /* what a root server serves */
+	}
 	else
 		*role = "unknown";
 }
@@ -1068,6 +1094,8 @@ emit_resolution(struct wt_resolve *r, node_t *root, node_t **steps, size_t n,
 			method = "forwarded";
 		else if (upstream_iter)
 			method = "iterated";
+		else if (!final->rframe)
+			method = "unseen"; /* no answer: nothing says it had one cached */
 		else {
 			server_t *s = server_get(r, root->sip, false);
 			method = s && s->querier ? "cache" : "unseen";
@@ -1103,7 +1131,7 @@ emit_resolution(struct wt_resolve *r, node_t *root, node_t **steps, size_t n,
 	json_object_set_new(rec, "last_frame", json_integer((json_int_t)last_frame));
 
 	/* What a student should know about how it was resolved. */
-	if (root && strcmp(method, "unseen") == 0)
+	if (root && strcmp(method, "unseen") == 0 && final->rframe)
 		note(notes, "the resolver's own work is not in this capture "
 		     "(captured on the client's side, or answered from a cache "
 		     "filled before the capture)");
@@ -1168,7 +1196,9 @@ emit_resolution(struct wt_resolve *r, node_t *root, node_t **steps, size_t n,
 	if (!root && strcmp(outcome_of(final->rec, &(bool){false}), "cname") == 0)
 		note(notes, "the client stopped at a CNAME and did not follow it");
 	if (final->rframe == 0)
-		note(notes, "the client never got an answer");
+		note(notes, "no answer was seen: the client never got an answer "
+		     "(the server did not answer in time, or its answer was not "
+		     "captured)");
 	json_object_set_new(rec, "notes", notes);
 
 	/* For later cache hits. */
@@ -1233,7 +1263,7 @@ iter_add(struct wt_resolve *r, node_t *n)
 	for (i = 0; i < WT_RS_MAX_OPEN_ITER; i++) {
 		iter_t *c = &r->iters[i];
 		if (!c->used || strcmp(c->cip, n->cip) != 0 ||
-		    n->q - c->last_q > WT_RS_ITER_GAP)
+		    n->q - c->last_done > WT_RS_ITER_GAP)
 			continue;
 		if (!ancestor_or_self(n->qname, c->target) &&
 		    !ancestor_or_self(c->target, n->qname))
@@ -1253,7 +1283,7 @@ iter_add(struct wt_resolve *r, node_t *n)
 			/* Full: the chain idle longest goes out as it is. */
 			size_t j, old = 0;
 			for (j = 1; j < WT_RS_MAX_OPEN_ITER; j++)
-				if (r->iters[j].last_q < r->iters[old].last_q)
+				if (r->iters[j].last_done < r->iters[old].last_done)
 					old = j;
 			iter_emit(r, &r->iters[old]);
 			i = old;
@@ -1272,7 +1302,8 @@ iter_add(struct wt_resolve *r, node_t *n)
 		return;
 	}
 	it->steps[it->n++] = n;
-	it->last_q = n->q;
+	if (!(it->last_done >= n->done))
+		it->last_done = n->done;
 	/* QNAME minimisation asks shorter names first: the question is the
 	 * longest name on the way down. */
 	if (!n->purpose && label_count(n->qname) > label_count(it->qname) &&
@@ -1304,35 +1335,162 @@ cmp_root(const void *a, const void *b)
 	return cmp_node_q(a, b);
 }
 
-/* Emits the roots that are ready (or all of them), oldest question first. */
-static void
-flush(struct wt_resolve *r, double now, bool all)
+/* Is something in m's subtree still waiting for a transaction to come:
+ * a truncated answer for its TCP retry, or a recursive server for a query
+ * it sent while it worked (find_claimer attaches it when it times out)? */
+static bool
+tree_waits(struct wt_resolve *r, const node_t *m)
 {
-	node_t *n, **ready = NULL;
-	size_t k = 0, cap = 0, i;
-
-	for (n = r->roots; n; n = n->rnext) {
-		double due = n->last + r->grace;
-		if (n->q + WT_RS_HOLD > due)
-			due = n->q + WT_RS_HOLD;
-		if (!all && now < due)
-			continue;
-		if (k == cap) {
-			node_t **g = realloc(ready, (cap ? cap * 2 : 64) * sizeof *g);
-			if (!g)
-				break;
-			ready = g;
-			cap = cap ? cap * 2 : 64;
-		}
-		ready[k++] = n;
+	const node_t *k;
+	if (m->await_tcp)
+		return true;
+	if (m->rtype) {
+		uint64_t hi = m->rframe ? m->rframe - 1 : m->arrival_frame;
+		if (hi > m->qframe &&
+		    wt_dnstx_pending_query(r->ctx->dnstx, m->sip, NULL, false,
+					   m->qframe + 1, hi, INFINITY))
+			return true;
 	}
-	if (k)
-		qsort(ready, k, sizeof *ready, cmp_root);
+	for (k = m->kids; k; k = k->sibling)
+		if (tree_waits(r, k))
+			return true;
+	return false;
+}
+
+/* Can a transaction still to come join root n's tree? */
+static bool
+may_grow(struct wt_resolve *r, node_t *n)
+{
+	if (tree_waits(r, n))
+		return true;
+	/* A recursive query to n's querier sent before n's query may claim
+	 * n (claim()) when it is answered or times out. */
+	return n->qframe > 1 &&
+	       wt_dnstx_pending_query(r->ctx->dnstx, NULL, n->cip, true, 0,
+				      n->qframe - 1, INFINITY);
+}
+
+typedef struct cands {
+	node_t **v;
+	size_t n, cap;
+} cands_t;
+
+static void
+cand_add(struct wt_resolve *r, cands_t *c, node_t *n)
+{
+	if (!n || !n->is_root || n->mark == r->epoch)
+		return;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		node_t **g = realloc(c->v, cap * sizeof *g);
+		if (!g)
+			return; /* looked at again on the next record or tick */
+		c->v = g;
+		c->cap = cap;
+	}
+	n->mark = r->epoch;
+	c->v[c->n++] = n;
+}
+
+/* Releases the candidates nothing can join any more, oldest question
+ * first (as iterated chains are built in the order of their steps). */
+static void
+release(struct wt_resolve *r, cands_t *c, bool force)
+{
+	size_t i, k = 0;
+	for (i = 0; i < c->n; i++)
+		if (force || !may_grow(r, c->v[i]))
+			c->v[k++] = c->v[i];
+	if (k > 1)
+		qsort(c->v, k, sizeof *c->v, cmp_root);
 	for (i = 0; i < k; i++)
-		process_root(r, ready[i]);
-	free(ready);
+		process_root(r, c->v[i]);
+	free(c->v);
+	c->v = NULL;
+	c->n = c->cap = 0;
+}
+
+/* A "dns" record from cip to sip arrived (n: its node, or NULL): the
+ * roots it may concern are looked at again. */
+static void
+settle(struct wt_resolve *r, const char *cip, const char *sip, node_t *n)
+{
+	cands_t c = {NULL, 0, 0};
+	node_t *x;
+
+	if (++r->epoch == 0)
+		r->epoch = 1;
+	if (n)
+		cand_add(r, &c, root_of(n));
+	/* It was a query to sip: sip's own queries may have waited for it
+	 * to claim them. */
+	if (sip)
+		for (x = r->bucket[ip_hash(sip)]; x; x = x->bnext)
+			if (strcmp(x->cip, sip) == 0)
+				cand_add(r, &c, x);
+	/* It was a query from cip: chains in which cip worked as a
+	 * recursive server may have waited for it. */
+	if (cip)
+		for (x = r->sbucket[ip_hash(cip)]; x; x = x->snext)
+			if (strcmp(x->sip, cip) == 0)
+				cand_add(r, &c, root_of(x));
+	release(r, &c, false);
+}
+
+/* May a step still join the open iterated chain it? */
+static bool
+iter_may_grow(struct wt_resolve *r, iter_t *it, double now)
+{
+	double until = it->last_done + WT_RS_ITER_GAP;
+	node_t *x;
+	if (now <= until)
+		return true;
+	/* A query of its client sent in time, still waiting for its answer
+	 * (or the client's recursive look-up of a name server's address). */
+	if (wt_dnstx_pending_query(r->ctx->dnstx, it->cip, NULL, false, 0, UINT64_MAX,
+				   until))
+		return true;
+	for (x = r->bucket[ip_hash(it->cip)]; x; x = x->bnext)
+		if (strcmp(x->cip, it->cip) == 0 && !(x->q > until))
+			return true;
+	return false;
+}
+
+/* The clock moved: the guard on roots held too long, and iterated
+ * chains that stopped short. */
+static void
+tick(struct wt_resolve *r, double now)
+{
+	cands_t c = {NULL, 0, 0};
+	node_t *n;
+	size_t i;
+
+	if (++r->epoch == 0)
+		r->epoch = 1;
+	for (n = r->roots; n; n = n->rnext)
+		if (now - n->arrival > r->max_hold)
+			cand_add(r, &c, n);
+	release(r, &c, true);
 	for (i = 0; i < WT_RS_MAX_OPEN_ITER; i++)
-		if (r->iters[i].used && (all || now - r->iters[i].last_q > WT_RS_ITER_GAP + WT_RS_HOLD))
+		if (r->iters[i].used && !iter_may_grow(r, &r->iters[i], now))
+			iter_emit(r, &r->iters[i]);
+}
+
+/* The end: everything, oldest question first. */
+static void
+flush_all(struct wt_resolve *r)
+{
+	cands_t c = {NULL, 0, 0};
+	node_t *n;
+	size_t i;
+
+	if (++r->epoch == 0)
+		r->epoch = 1;
+	for (n = r->roots; n; n = n->rnext)
+		cand_add(r, &c, n);
+	release(r, &c, true);
+	for (i = 0; i < WT_RS_MAX_OPEN_ITER; i++)
+		if (r->iters[i].used)
 			iter_emit(r, &r->iters[i]);
 }
 
@@ -1344,6 +1502,7 @@ wt_resolve_new(wt_ctx_t *ctx)
 		return NULL;
 	r->ctx = ctx;
 	r->grace = (ctx->opt.dns_timeout > 0 ? ctx->opt.dns_timeout : 5.0) + 1.0;
+	r->max_hold = 3.0 * r->grace;
 	r->az = calloc(WT_RS_ADDR_ZONES, sizeof *r->az);
 	r->nz = calloc(WT_RS_NS_ZONES, sizeof *r->nz);
 	r->hosts = calloc(WT_RS_HOSTS, sizeof *r->hosts);
@@ -1369,14 +1528,18 @@ wt_resolve_observe(struct wt_resolve *r, json_t *rec)
 	cip = ep_ip(rec, "client");
 	sip = ep_ip(rec, "server");
 	op = jstr(rec, "opcode");
-	if (!status || strcmp(status, "unsolicited") == 0 || !cip || !sip ||
-	    !jstr(rec, "qname") || !jstr(rec, "qtype") || !op ||
-	    strcmp(op, "QUERY") != 0 || !jframe(rec, "query_frame"))
-		return;
 	/* Multicast DNS and LLMNR resolve on the link, not in the hierarchy. */
 	sport = json_object_get(json_object_get(rec, "server"), "port");
-	if (json_integer_value(sport) == 5353 || json_integer_value(sport) == 5355)
+	if (!status || strcmp(status, "unsolicited") == 0 || !cip || !sip ||
+	    !jstr(rec, "qname") || !jstr(rec, "qtype") || !op ||
+	    strcmp(op, "QUERY") != 0 || !jframe(rec, "query_frame") ||
+	    json_integer_value(sport) == 5353 || json_integer_value(sport) == 5355) {
+		/* No step of a chain, but a query that was waiting has left
+		 * the transaction layer: what waited on it may go. */
+		if (status && strcmp(status, "unsolicited") != 0)
+			settle(r, cip, sip, NULL);
 		return;
+	}
 
 	learn(r, rec, cip, sip);
 
@@ -1410,7 +1573,12 @@ wt_resolve_observe(struct wt_resolve *r, json_t *rec)
 	n->arrival = wt_time_to_double(&r->ctx->now);
 	if (n->arrival < n->q || !r->ctx->have_ts)
 		n->arrival = n->rframe ? n->r : n->q + r->grace - 1.0;
-	n->last = n->rframe ? n->r : n->arrival;
+	/* Frames captured so far bound the window of an unanswered server
+	 * (in_window); without packets (records fed by hand), no bound. */
+	n->arrival_frame = r->ctx->have_ts ? r->ctx->frame : UINT64_MAX;
+	/* The querier gave up when the transaction layer did. */
+	n->done = n->rframe ? n->r : n->q + r->grace - 1.0;
+	n->await_tcp = json_is_object(json_object_get(rec, "retried_over_tcp"));
 	n->subtree = 1;
 	n->height = 1;
 	r->n_nodes++;
@@ -1426,9 +1594,16 @@ wt_resolve_observe(struct wt_resolve *r, json_t *rec)
 		/* The truncated exchange is normally still a root (its claimer
 		 * answers later): search the querier's roots only. */
 		uint64_t qfr = jframe(tcr, "query_frame");
-		for (c = r->bucket[ip_hash(cip)]; c && !target; c = c->bnext)
-			if (strcmp(c->cip, cip) == 0 && depth_of(c) + c->height <= WT_RS_MAX_DEPTH)
-				target = find_by_qframe(c, cip, qfr);
+		for (c = r->bucket[ip_hash(cip)]; c && !target; c = c->bnext) {
+			node_t *f;
+			if (strcmp(c->cip, cip) != 0 || !(f = find_by_qframe(c, cip, qfr)))
+				continue;
+			f->await_tcp = false; /* its retry is here */
+			if (depth_of(c) + c->height <= WT_RS_MAX_DEPTH)
+				target = f;
+			else
+				break;
+		}
 	}
 	if (target) {
 		n->tcp_retry = true;
@@ -1451,20 +1626,21 @@ wt_resolve_observe(struct wt_resolve *r, json_t *rec)
 	}
 	if (n->rtype)
 		claim(r, n);
+	settle(r, cip, sip, n);
 }
 
 void
 wt_resolve_expire(struct wt_resolve *r, const wt_time_t *now)
 {
 	if (r)
-		flush(r, wt_time_to_double(now), false);
+		tick(r, wt_time_to_double(now));
 }
 
 void
 wt_resolve_finish(struct wt_resolve *r)
 {
 	if (r)
-		flush(r, 0, true);
+		flush_all(r);
 }
 
 void

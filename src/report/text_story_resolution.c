@@ -16,6 +16,9 @@
  *   ...
  *     Answer: www.a.example A 127.0.0.80
  *     Note: ...
+ *
+ * A question nobody answered says so in its first line ("asked by C of R:
+ * no answer was seen"), never "resolved".
  */
 
 static const char *
@@ -147,7 +150,19 @@ wt_text_resolution(FILE *out, json_t *rec)
 
 	resolver = json_object_get(rec, "resolver");
 	fprintf(out, "%s %s: ", str(rec, "qname"), str(rec, "qtype"));
-	if (!strcmp(kind, "recursive") && json_is_object(resolver)) {
+	if (!strcmp(kind, "recursive") && json_is_object(resolver) &&
+	    (!json_object_get(rec, "rcode") || json_is_null(json_object_get(rec, "rcode")))) {
+		/* Never answered: say so, and claim nothing about a cache. */
+		fputs("asked by ", out);
+		endpoint(out, json_object_get(rec, "client"));
+		fputs(" of ", out);
+		endpoint(out, resolver);
+		if (!strcmp(method, "unseen"))
+			fputs(": no answer was seen\n", out);
+		else
+			fprintf(out, ", %s, but no answer reached the client\n",
+				method_text(method));
+	} else if (!strcmp(kind, "recursive") && json_is_object(resolver)) {
 		fputs("resolved for ", out);
 		endpoint(out, json_object_get(rec, "client"));
 		fputs(" by ", out);
