@@ -5,10 +5,11 @@
 # code as scripts/make-captures (scripts/captures/lib.sh), and real clients
 # (dig, swaks, Python's poplib).
 #
-# Checks that each DNS transaction is written within a fraction of a second
-# of its answer (the file is polled right after each dig returns); that
-# resolution chains, mail sessions and the message flow arrive before the
-# stop, and a query nobody answers when its timeout expires; that SIGINT
+# Checks that each DNS transaction and its resolution chain are written
+# within a fraction of a second of the answer (the file is polled right
+# after each dig returns); that mail sessions and the message flow arrive
+# before the stop, and a query nobody answers (and its chain, saying no
+# answer was seen) when its timeout expires; that SIGINT
 # ends the run with status 0 and a summary carrying libpcap's counts; that
 # `wiretale analyze` of the pcap written with -w tells exactly the same story;
 # and the small things: -c, --duration, a closed stdout (| head -1), a bad
@@ -17,7 +18,7 @@
 #
 # Runs as root (CI); exit 77 (skipped) otherwise.  Environment: WT_BIN (the
 # CLI), WT_SRC (the checkout); WT_LIVE_MAX_LATENCY (seconds, default 0.5)
-# bounds how late a DNS record may appear; WT_CAPTURE_KEEP=1 keeps the
+# bounds how late a DNS or resolution record may appear; WT_CAPTURE_KEEP=1 keeps the
 # scratch directory (configs, logs, live.jsonl, live.pcap).
 set -uo pipefail
 
@@ -114,6 +115,31 @@ wait_dns() {
 	fi
 }
 
+# wait_resolution DESC EVENT QNAME QTYPE METHOD [STRING...]: the resolution
+# chain of the student's question must be in live.jsonl within MAX_LATENCY
+# of DONE_AT[EVENT] (when dig EVENT returned, or the moment named by
+# EVENT_WHAT[EVENT]): a chain is written as soon as nothing still to come
+# can join it, with the client's answer when the resolver waits for
+# nothing more upstream.
+declare -A EVENT_WHAT
+wait_resolution() {
+	local desc=$1 dig=$2 qname=$3 qtype=$4 method=$5 lat what
+	shift 5
+	what=${EVENT_WHAT[$dig]:-dig returned}
+	if wait_lines 5 1 "$T/live.jsonl" '"type":"resolution"' \
+		"\"qname\":\"$qname\"" "\"qtype\":\"$qtype\"" "$(ep client "$IP_STUDENT")" \
+		"\"resolver_method\":\"$method\"" "$@" >/dev/null; then
+		lat=$(elapsed "${DONE_AT[$dig]}")
+		if le "$lat" "$MAX_LATENCY"; then
+			ok "$desc: resolution chain ($method) written ${lat}s after $what"
+		else
+			bad "$desc: resolution chain ($method) written ${lat}s after $what (more than ${MAX_LATENCY}s)"
+		fi
+	else
+		bad "$desc: no resolution chain ($method) $(elapsed "${DONE_AT[$dig]}")s after $what"
+	fi
+}
+
 # student_dig NAME dig-args...: a query from the student's laptop to the
 # resolver; the output is kept in $T/dig-NAME.out.
 student_dig() {
@@ -200,21 +226,27 @@ main_run() {
 
 	student_dig cold @"$r" www.a.example A
 	wait_dns "cold lookup www.a.example A" 1 "$c" "$r" www.a.example A
+	wait_resolution "cold lookup www.a.example A" cold www.a.example A iterated
 	student_dig cached @"$r" www.a.example A
 	wait_dns "the same question again (cache)" 2 "$c" "$r" www.a.example A
+	wait_resolution "the same question again" cached www.a.example A cache
 	student_dig nxdomain @"$r" nosuch.a.example A
 	grep -q 'status: NXDOMAIN' "$T/dig-nxdomain.out" \
 		&& ok "dig got NXDOMAIN for nosuch.a.example" \
 		|| bad "dig did not get NXDOMAIN for nosuch.a.example"
 	wait_dns "NXDOMAIN nosuch.a.example A" 1 "$c" "$r" nosuch.a.example A '"rcode":"NXDOMAIN"'
+	wait_resolution "NXDOMAIN nosuch.a.example A" nxdomain nosuch.a.example A iterated \
+		'"rcode":"NXDOMAIN"'
 	student_dig bigtxt @"$r" big.b.example TXT
 	grep -q 'Truncated, retrying in TCP mode' "$T/dig-bigtxt.out" \
 		&& ok "dig retried big.b.example TXT over TCP" \
 		|| bad "dig did not retry big.b.example TXT over TCP (see dig-bigtxt.out)"
-	wait_dns "large TXT over UDP (truncated)" 1 "$c" "$r" big.b.example TXT \
-		'"transport":"udp"' '"tc":true'
+	wait_dns "large TXT over UDP (truncated, retried over TCP)" 1 "$c" "$r" big.b.example TXT \
+		'"transport":"udp"' '"tc":true' '"retried_over_tcp":{"query_frame":'
 	wait_dns "large TXT over TCP (the retry)" 1 "$c" "$r" big.b.example TXT \
-		'"transport":"tcp"'
+		'"transport":"tcp"' '"tc_retry":{'
+	wait_resolution "large TXT, truncated then over TCP" bigtxt big.b.example TXT iterated \
+		'"tcp_retry":true'
 
 	# Mail: Alice submits to mail.a.example (AUTH PLAIN), which looks up
 	# b.example's MX and relays to mail.b.example; Bob reads it by POP3.
@@ -257,14 +289,25 @@ main_run() {
 	fi
 
 	# What completes only after a while, with no packet to drive it: the
-	# unanswered query (DNS timeout, 5 s), the resolution chains (held 10 s
-	# in case a later answer claims them) and the mail flow (5 s after the
-	# retrieval, in case a second one follows).  All before the stop.
+	# unanswered query (DNS timeout, 5 s) and its chain, which goes with
+	# it, saying no answer was seen (never a cache hit); and the mail flow
+	# (5 s after the retrieval, in case a second one follows).  All before
+	# the stop.
 	if lat=$(wait_lines 15 1 "$T/live.jsonl" '"type":"dns"' \
 		'"qname":"nowhere.test"' '"status":"unanswered"'); then
 		ok "the unanswered query was written when its timeout expired ($(elapsed "$T_UNANSWERED")s after it was sent)"
+		DONE_AT[unanswered-dns]=$(now)
+		EVENT_WHAT[unanswered-dns]="its dns record"
+		wait_resolution "the unanswered query" unanswered-dns nowhere.test A unseen \
+			'"rcode":null' '"outcome":"timeout"' 'no answer was seen'
 	else
 		bad "the unanswered query was not written before the stop"
+	fi
+	if [ "$(count_lines "$T/live.jsonl" '"type":"resolution"' '"qname":"nowhere.test"' \
+		'cache')" -eq 0 ]; then
+		ok "the unanswered question is not called a cache hit"
+	else
+		bad "the unanswered question's chain speaks of a cache"
 	fi
 	if lat=$(wait_lines 20 1 "$T/live.jsonl" '"type":"mail"' \
 		'"message_id":"<lunch-0001@a.example>"' '"retrieved":true'); then
@@ -272,21 +315,6 @@ main_run() {
 	else
 		bad "no mail record of the message before the stop"
 	fi
-	# (The chains wait for the hold time of the resolution analyzer,
-	# src/analyze/resolve.c, in case a later transaction claims them.)
-	local want
-	for want in "cold www.a.example A iterated" "cached www.a.example A cache" \
-		"nxdomain nosuch.a.example A" "bigtxt big.b.example TXT" \
-		"unanswered nowhere.test A"; do
-		set -- $want
-		if wait_lines 20 1 "$T/live.jsonl" '"type":"resolution"' \
-			"\"qname\":\"$2\"" "\"qtype\":\"$3\"" "$(ep client "$c")" \
-			${4:+"\"resolver_method\":\"$4\""} >/dev/null; then
-			ok "resolution chain of ${want#* } written before the stop ($(elapsed "${DONE_AT[$1]}")s after dig returned, or less)"
-		else
-			bad "no resolution chain of ${want#* } before the stop"
-		fi
-	done
 
 	t_stop=$(now)
 	kill -INT "$LPID"
