@@ -18,6 +18,13 @@ cannot silently drift to whatever wiretale prints.
 Also checks the scenario's central claim: the client-view and resolver-view
 captures of the same traffic ask the same questions, seen as
 recursive/unseen and recursive/iterated (or cache) respectively.
+
+And the stream (what `wiretale live` shows as it happens): a recursive chain
+whose steps were all answered is written with its client's answer, before
+any later answer's dns record (it is not held back); a truncated UDP
+exchange and its TCP retry point at each other (retried_over_tcp,
+tc_retry), the UDP record first; a question nobody answered is never called
+a cache hit.
 """
 import json
 import os
@@ -167,12 +174,46 @@ def compare(cap, golden, got):
                       f"{where} #{i} ({e['qname']}) step {j}: {k} = {gs.get(k)!r}, expected {es.get(k)!r}")
 
 
+def stream_checks(cap, recs):
+    where = cap.name
+    for i, r in enumerate(recs):
+        if r.get("type") != "resolution":
+            continue
+        tag = f"{where}: {r['qname']} {r['qtype']} (frames {r['first_frame']}-{r['last_frame']})"
+        if r["kind"] == "recursive" and all(s["response_frame"] for s in r["steps"]):
+            late = [x for x in recs[:i] if x.get("type") == "dns" and
+                    (x.get("response_frame") or 0) > r["last_frame"]]
+            check(not late, f"{tag}: written only after the answer in frame "
+                  f"{late[0]['response_frame'] if late else 0}")
+        if r["rcode"] is None:
+            check(r["resolver_method"] != "cache" and "cached_from" not in r and
+                  any("no answer was seen" in n for n in r["notes"]),
+                  f"{tag}: no answer, but method {r['resolver_method']}, notes {r['notes']}")
+    pos = {(x["transport"], x["query_frame"]): k for k, x in enumerate(recs)
+           if x.get("type") == "dns" and x.get("query_frame")}
+    for k, x in enumerate(recs):
+        if x.get("type") != "dns":
+            continue
+        if x.get("tc_retry"):
+            u = pos.get(("udp", x["tc_retry"]["query_frame"]))
+            ok = u is not None and u < k and recs[u].get("retried_over_tcp") == {
+                "query_frame": x["query_frame"], "response_frame": x["response_frame"]}
+            check(ok, f"{where}: TCP retry {x['query_frame']} and its truncated UDP "
+                  f"exchange {x['tc_retry']['query_frame']} do not point at each other")
+        if x.get("retried_over_tcp"):
+            t = pos.get(("tcp", x["retried_over_tcp"]["query_frame"]))
+            check(t is not None and recs[t].get("tc_retry", {}).get("query_frame") ==
+                  x["query_frame"], f"{where}: UDP {x['query_frame']} names a TCP retry "
+                  f"{x['retried_over_tcp']['query_frame']} that does not name it")
+
+
 def run(cap):
     r = subprocess.run([BIN, "analyze", "-F", "json", str(cap)], capture_output=True, timeout=300)
     if r.returncode != 0:
         check(False, f"{cap.name}: exit {r.returncode}: {r.stderr[-300:]!r}")
         return []
     recs = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    stream_checks(cap, recs)
     return [reduce(x) for x in recs if x.get("type") == "resolution"]
 
 
