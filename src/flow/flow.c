@@ -44,6 +44,7 @@ typedef struct tomb {
 	bool base_set[2];
 	uint32_t next_seq[2];
 	bool seq_known[2];
+	bool closed;      /* it had closed (FIN both ways or RST) */
 } tomb_t;
 
 struct wt_flow_table {
@@ -265,6 +266,7 @@ bury(struct wt_flow_table *t, const wt_flow_t *f)
 	g->ep[0] = f->ep[0];
 	g->ep[1] = f->ep[1];
 	g->stream = f->stream;
+	g->closed = f->closed || f->rst;
 	for (d = 0; d < 2; d++) {
 		g->base_seq[d] = f->base_seq[d];
 		g->base_set[d] = f->base_set[d];
@@ -422,8 +424,11 @@ flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 	idle_push(&t->idle[pi], f);
 	t->count++;
 
-	f->dis = wt_dissector_find(ctx, proto, f->ep[0].port, f->ep[1].port,
-				   &server_is_dst);
+	/* Late packets of a connection that had closed are counted, not
+	 * dissected: the session was told already. */
+	f->dis = g && g->closed ? NULL
+	         : wt_dissector_find(ctx, proto, f->ep[0].port, f->ep[1].port,
+				     &server_is_dst);
 	f->dis_swap = f->dis && !server_is_dst;
 	f->tapped = proto == 6 && ctx->tap &&
 		    (ctx->tap_stream == UINT64_MAX || ctx->tap_stream == f->stream);
