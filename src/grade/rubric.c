@@ -37,6 +37,19 @@ typedef struct scan {
 	int depth;
 } scan_t;
 
+/* A field's path ("criteria[2].check.kind") into a fixed buffer: a path
+ * longer than the buffer is cut, which only shortens an error message. */
+static void subpath(char *out, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void
+subpath(char *out, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out, cap, fmt, ap);
+	va_end(ap);
+}
+
 static void
 scan_ws(scan_t *sc)
 {
@@ -117,9 +130,9 @@ scan_value(scan_t *sc, const char *path)
 				int kline = sc->line;
 				scan_string(sc, key, sizeof key);
 				if (path[0])
-					snprintf(sub, sizeof sub, "%s.%s", path, key);
+					subpath(sub, sizeof sub, "%s.%s", path, key);
 				else
-					snprintf(sub, sizeof sub, "%s", key);
+					subpath(sub, sizeof sub, "%s", key);
 				if (!json_object_get(sc->lines, sub))
 					json_object_set_new(sc->lines, sub, json_integer(kline));
 			}
@@ -143,7 +156,7 @@ scan_value(scan_t *sc, const char *path)
 				sc->pos++;
 				continue;
 			}
-			snprintf(sub, sizeof sub, "%s[%zu]", path, i++);
+			subpath(sub, sizeof sub, "%s[%zu]", path, i++);
 			scan_mark(sc, sub);
 			scan_value(sc, sub);
 		}
@@ -468,7 +481,7 @@ check_field(vctx_t *v, const char *path, const field_t *f, const json_t *j)
 		if (!json_object_size(j))
 			return fail(v, path, "give \"min\", \"max\" or both");
 		json_object_foreach((json_t *)j, k, e) {
-			snprintf(sub, sizeof sub, "%s.%s", path, k);
+			subpath(sub, sizeof sub, "%s.%s", path, k);
 			if (strcmp(k, "min") && strcmp(k, "max"))
 				return fail(v, sub, "unknown field (expected \"min\" or \"max\")");
 			if (check_int(v, sub, e, 0, 1000000000))
@@ -483,7 +496,7 @@ check_field(vctx_t *v, const char *path, const field_t *f, const json_t *j)
 		if (!json_is_object(j))
 			return fail(v, path, "expected an object of flags, found %s", jtype_name(j));
 		json_object_foreach((json_t *)j, k, e) {
-			snprintf(sub, sizeof sub, "%s.%s", path, k);
+			subpath(sub, sizeof sub, "%s.%s", path, k);
 			if (!in_list(flag_names, k)) {
 				list_str(flag_names, buf, sizeof buf);
 				return fail(v, sub, "unknown flag (expected one of %s)", buf);
@@ -500,7 +513,7 @@ check_field(vctx_t *v, const char *path, const field_t *f, const json_t *j)
 		if (!json_array_size(j))
 			return fail(v, path, "must not be empty");
 		json_array_foreach(j, i, e) {
-			snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+			subpath(sub, sizeof sub, "%s[%zu]", path, i);
 			if (f->type == F_INTLIST) {
 				if (check_int(v, sub, e, 200, 599))
 					return -1;
@@ -536,7 +549,7 @@ check_fields(vctx_t *v, const char *path, const json_t *obj,
 	json_t *e;
 	json_object_foreach((json_t *)obj, k, e) {
 		const field_t *f;
-		snprintf(sub, sizeof sub, "%s.%s", path, k);
+		subpath(sub, sizeof sub, "%s.%s", path, k);
 		if (extra && in_list(extra, k))
 			continue;
 		for (f = fields; f->name; f++)
@@ -574,7 +587,7 @@ check_check(vctx_t *v, const char *path, const json_t *c)
 
 	if (!json_is_object(c))
 		return fail(v, path, "expected an object, found %s", jtype_name(c));
-	snprintf(sub, sizeof sub, "%s.kind", path);
+	subpath(sub, sizeof sub, "%s.kind", path);
 	kind = json_object_get(c, "kind");
 	if (!kind)
 		return fail(v, path, "missing \"kind\"");
@@ -604,7 +617,7 @@ check_question(vctx_t *v, const char *path, const json_t *q)
 
 	if (!json_is_object(q))
 		return fail(v, path, "expected an object, found %s", jtype_name(q));
-	snprintf(sub, sizeof sub, "%s.ask", path);
+	subpath(sub, sizeof sub, "%s.ask", path);
 	ask = json_object_get(q, "ask");
 	if (!ask)
 		return fail(v, path, "missing \"ask\"");
@@ -615,12 +628,12 @@ check_question(vctx_t *v, const char *path, const json_t *q)
 		return fail(v, sub, "unknown question '%s' (see docs/grading.md for the list)",
 			    json_string_value(ask));
 	if ((e = json_object_get(q, "key"))) {
-		snprintf(sub, sizeof sub, "%s.key", path);
+		subpath(sub, sizeof sub, "%s.key", path);
 		if (!json_is_string(e) || !json_string_length(e))
 			return fail(v, sub, "expected a non-empty string, found %s", jtype_name(e));
 	}
 	if ((e = json_object_get(q, "nth"))) {
-		snprintf(sub, sizeof sub, "%s.nth", path);
+		subpath(sub, sizeof sub, "%s.nth", path);
 		if (check_int(v, sub, e, 1, 1000000))
 			return -1;
 	}
@@ -675,7 +688,7 @@ validate(vctx_t *v, json_t *doc, wt_rubric_t *r)
 			if (!json_is_object(e))
 				return fail(v, k, "expected an object, found %s", jtype_name(e));
 			json_object_foreach(e, ik, ie) {
-				snprintf(sub, sizeof sub, "integrity.%s", ik);
+				subpath(sub, sizeof sub, "integrity.%s", ik);
 				if (!strcmp(ik, "student_host")) {
 					if (!json_is_string(ie) || !is_ip(json_string_value(ie)))
 						return fail(v, sub, "expected an IP address");
@@ -714,7 +727,7 @@ validate(vctx_t *v, json_t *doc, wt_rubric_t *r)
 		json_object_foreach(e, k, q) {
 			if (strcmp(k, "id") && strcmp(k, "points") && strcmp(k, "description") &&
 			    strcmp(k, "check") && strcmp(k, "question")) {
-				snprintf(sub, sizeof sub, "%s.%s", path, k);
+				subpath(sub, sizeof sub, "%s.%s", path, k);
 				fail(v, sub, "unknown field (expected id, points, description, "
 				     "check or question)");
 				break;
@@ -723,7 +736,7 @@ validate(vctx_t *v, json_t *doc, wt_rubric_t *r)
 		if (v->failed)
 			break;
 		id = json_object_get(e, "id");
-		snprintf(sub, sizeof sub, "%s.id", path);
+		subpath(sub, sizeof sub, "%s.id", path);
 		if (!id) {
 			fail(v, path, "missing \"id\"");
 			break;
@@ -738,7 +751,7 @@ validate(vctx_t *v, json_t *doc, wt_rubric_t *r)
 		}
 		json_object_set_new(seen, json_string_value(id), json_true());
 		pts = json_object_get(e, "points");
-		snprintf(sub, sizeof sub, "%s.points", path);
+		subpath(sub, sizeof sub, "%s.points", path);
 		if (!pts) {
 			fail(v, path, "missing \"points\"");
 			break;
@@ -749,7 +762,7 @@ validate(vctx_t *v, json_t *doc, wt_rubric_t *r)
 			break;
 		}
 		if ((q = json_object_get(e, "description")) && !json_is_string(q)) {
-			snprintf(sub, sizeof sub, "%s.description", path);
+			subpath(sub, sizeof sub, "%s.description", path);
 			fail(v, sub, "expected a string, found %s", jtype_name(q));
 			break;
 		}
@@ -759,7 +772,7 @@ validate(vctx_t *v, json_t *doc, wt_rubric_t *r)
 			fail(v, path, "give exactly one of \"check\" and \"question\"");
 			break;
 		}
-		snprintf(sub, sizeof sub, "%s.%s", path, chk ? "check" : "question");
+		subpath(sub, sizeof sub, "%s.%s", path, chk ? "check" : "question");
 		if (chk ? check_check(v, sub, chk) : check_question(v, sub, q))
 			break;
 		r->max += json_number_value(pts);
@@ -775,7 +788,7 @@ validate(vctx_t *v, json_t *doc, wt_rubric_t *r)
 			key = json_string_value(json_object_get(q, "key"));
 			if (!key)
 				key = json_string_value(json_object_get(e, "id"));
-			snprintf(sub, sizeof sub, "criteria[%zu].question", i);
+			subpath(sub, sizeof sub, "criteria[%zu].question", i);
 			if (json_object_get(keys, key)) {
 				fail(v, sub, "answer key '%s' is used by two questions", key);
 				break;

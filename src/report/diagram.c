@@ -159,7 +159,8 @@ server_label(char *buf, size_t len, json_t *step)
 	else if (!strcmp(role, "root"))
 		snprintf(buf, len, "root %s", ip);
 	else if (!strcmp(role, "tld"))
-		snprintf(buf, len, "TLD %s %s", zone_dot(jstr(step, "zone"), z, sizeof z), ip);
+		/* a label cut short is still a label */
+		(void)!snprintf(buf, len, "TLD %.200s %s", zone_dot(jstr(step, "zone"), z, sizeof z), ip);
 	else if (!strcmp(role, "authoritative"))
 		snprintf(buf, len, "auth %s %s", jstr_or(step, "zone", "?"), ip);
 	else
