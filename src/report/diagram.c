@@ -160,7 +160,7 @@ server_label(char *buf, size_t len, json_t *step)
 		snprintf(buf, len, "root %s", ip);
 	else if (!strcmp(role, "tld"))
 		/* a label cut short is still a label */
-		(void)!snprintf(buf, len, "TLD %.200s %s", zone_dot(jstr(step, "zone"), z, sizeof z), ip);
+		snprintf(buf, len, "TLD %.100s %s", zone_dot(jstr(step, "zone"), z, sizeof z), ip);
 	else if (!strcmp(role, "authoritative"))
 		snprintf(buf, len, "auth %s %s", jstr_or(step, "zone", "?"), ip);
 	else
