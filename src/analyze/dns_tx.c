@@ -824,18 +824,32 @@ parse_addr(const char *s, wt_addr_t *a)
 }
 
 static bool
-pend_fits(const pend_t *p, const wt_addr_t *c, const wt_addr_t *s, bool rd_only,
-	  uint64_t lo, uint64_t hi, double max_ts)
+question_fits(const char *qname, uint16_t qtype, bool has_q,
+	      wt_dnstx_match_fn match, void *user)
 {
-	return (!c || addr_eq(&p->client.ip, c)) && (!s || addr_eq(&p->server.ip, s)) &&
-	       (!rd_only || p->rd) && p->frames[0] >= lo && p->frames[0] <= hi &&
-	       !(wt_time_to_double(&p->ts) > max_ts);
+	char b[16];
+	if (!match)
+		return true;
+	return has_q ? match(user, qname, wt_dns_type_str(qtype, b, sizeof b))
+		     : match(user, NULL, NULL);
+}
+
+static bool
+pend_fits(const pend_t *p, const wt_addr_t *c, const wt_addr_t *s, bool rd_only,
+	  uint64_t lo, uint64_t hi, double max_ts, wt_dnstx_match_fn match,
+	  void *user)
+{
+	/* The cheap tests first: most candidates differ in frames. */
+	return p->frames[0] >= lo && p->frames[0] <= hi && (!rd_only || p->rd) &&
+	       (!c || addr_eq(&p->client.ip, c)) && (!s || addr_eq(&p->server.ip, s)) &&
+	       !(wt_time_to_double(&p->ts) > max_ts) &&
+	       question_fits(p->qname, p->qtype, p->has_q, match, user);
 }
 
 bool
 wt_dnstx_pending_query(const struct wt_dnstx *t, const char *client,
 		       const char *server, bool rd_only, uint64_t lo, uint64_t hi,
-		       double max_ts)
+		       double max_ts, wt_dnstx_match_fn match, void *user)
 {
 	wt_addr_t ca, sa;
 	const wt_addr_t *c = NULL, *s = NULL;
@@ -856,24 +870,25 @@ wt_dnstx_pending_query(const struct wt_dnstx *t, const char *client,
 	}
 	if (c) {
 		for (p = t->by_client[addr_hash(c)]; p; p = p->cnext)
-			if (pend_fits(p, c, s, rd_only, lo, hi, max_ts))
+			if (pend_fits(p, c, s, rd_only, lo, hi, max_ts, match, user))
 				return true;
 	} else if (s) {
 		for (p = t->by_server[addr_hash(s)]; p; p = p->snext)
-			if (pend_fits(p, c, s, rd_only, lo, hi, max_ts))
+			if (pend_fits(p, c, s, rd_only, lo, hi, max_ts, match, user))
 				return true;
 	} else {
 		for (p = t->oldest; p; p = p->next)
-			if (pend_fits(p, c, s, rd_only, lo, hi, max_ts))
+			if (pend_fits(p, c, s, rd_only, lo, hi, max_ts, match, user))
 				return true;
 	}
 	/* A truncated answer held for its TCP retry is not reported yet. */
 	for (k = 0; k < WT_DNSTX_TC_RING; k++) {
 		const tc_entry_t *e = &t->tc[k];
-		if (e->rec && (!c || addr_eq(&e->client, c)) &&
-		    (!s || addr_eq(&e->server, s)) && (!rd_only || e->rd) &&
-		    e->query_frame >= lo && e->query_frame <= hi &&
-		    !(wt_time_to_double(&e->qts) > max_ts))
+		if (e->rec && e->query_frame >= lo && e->query_frame <= hi &&
+		    (!rd_only || e->rd) && (!c || addr_eq(&e->client, c)) &&
+		    (!s || addr_eq(&e->server, s)) &&
+		    !(wt_time_to_double(&e->qts) > max_ts) &&
+		    question_fits(e->qname, e->qtype, true, match, user))
 			return true;
 	}
 	return false;

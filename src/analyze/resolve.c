@@ -46,7 +46,8 @@
  *  - a recursive query to the root's querier, sent before the root's
  *    query, may claim it when its answer (or timeout) comes;
  *  - a query sent by a recursive server of the tree while it worked for
- *    its client may time out and be attached (find_claimer);
+ *    its client, for a name of the chain, may time out and be attached
+ *    (find_claimer); the server's unrelated queries do not hold it;
  *  - a truncated answer whose TCP retry is coming ("retried_over_tcp":
  *    the transaction layer holds the UDP record until the retry
  *    completes, and the TCP record follows it at once).
@@ -695,19 +696,20 @@ is_dnssec_type(const char *t)
 	return name_eq(t, "DS") || name_eq(t, "DNSKEY");
 }
 
-/* Is candidate c part of the work for the chain whose names are nm?
+/* Is a question (qname, qtype) part of the work for the chain whose names are nm?
  * Sets *purpose (NULL for the main line of the chain). */
 static bool
-relevant(node_t *c, const names_t *nm, node_t *claimer, const char **purpose)
+relevant_q(const char *qname, const char *qtype, const names_t *nm,
+	   const node_t *claimer, const char **purpose)
 {
 	size_t i;
-	if (is_dnssec_type(c->qtype) &&
-	    !(name_eq(c->qname, claimer->qname) && name_eq(c->qtype, claimer->qtype))) {
+	if (is_dnssec_type(qtype) &&
+	    !(name_eq(qname, claimer->qname) && name_eq(qtype, claimer->qtype))) {
 		for (i = 0; i < nm->n_main; i++)
-			if (ancestor_or_self(c->qname, nm->main[i]))
+			if (ancestor_or_self(qname, nm->main[i]))
 				goto dnssec;
 		for (i = 0; i < nm->n_ns; i++)
-			if (ancestor_or_self(c->qname, nm->ns[i]))
+			if (ancestor_or_self(qname, nm->ns[i]))
 				goto dnssec;
 		return false;
 	dnssec:
@@ -715,16 +717,22 @@ relevant(node_t *c, const names_t *nm, node_t *claimer, const char **purpose)
 		return true;
 	}
 	for (i = 0; i < nm->n_main; i++)
-		if (ancestor_or_self(c->qname, nm->main[i])) {
+		if (ancestor_or_self(qname, nm->main[i])) {
 			*purpose = NULL;
 			return true;
 		}
 	for (i = 0; i < nm->n_ns; i++)
-		if (ancestor_or_self(c->qname, nm->ns[i])) {
+		if (ancestor_or_self(qname, nm->ns[i])) {
 			*purpose = "ns-address";
 			return true;
 		}
 	return false;
+}
+
+static bool
+relevant(const node_t *c, const names_t *nm, const node_t *claimer, const char **purpose)
+{
+	return relevant_q(c->qname, c->qtype, nm, claimer, purpose);
 }
 
 static int
@@ -1335,9 +1343,30 @@ cmp_root(const void *a, const void *b)
 	return cmp_node_q(a, b);
 }
 
+typedef struct waits_for {
+	names_t nm;
+	const node_t *m;
+} waits_for_t;
+
+/* Could a pending query for (qname, qtype) join m's work?  The test
+ * find_claimer applies when it times out, on m's names as they are now
+ * (they grow only when something joins, and the tree is then looked at
+ * again). */
+static bool
+waits_for(void *user, const char *qname, const char *qtype)
+{
+	waits_for_t *w = user;
+	const char *purpose;
+	if (!qname || !qtype)
+		return true; /* no question to judge by */
+	return relevant_q(qname, qtype, &w->nm, w->m, &purpose);
+}
+
 /* Is something in m's subtree still waiting for a transaction to come:
  * a truncated answer for its TCP retry, or a recursive server for a query
- * it sent while it worked (find_claimer attaches it when it times out)? */
+ * it sent while it worked, for a name of its chain (find_claimer attaches
+ * it when it times out)?  Unrelated queries the server has outstanding
+ * at the same time do not hold the chain. */
 static bool
 tree_waits(struct wt_resolve *r, const node_t *m)
 {
@@ -1346,10 +1375,15 @@ tree_waits(struct wt_resolve *r, const node_t *m)
 		return true;
 	if (m->rtype) {
 		uint64_t hi = m->rframe ? m->rframe - 1 : m->arrival_frame;
-		if (hi > m->qframe &&
-		    wt_dnstx_pending_query(r->ctx->dnstx, m->sip, NULL, false,
-					   m->qframe + 1, hi, INFINITY))
-			return true;
+		waits_for_t w;
+		if (hi > m->qframe) {
+			memset(&w, 0, sizeof w);
+			w.m = m;
+			collect_names((node_t *)m, &w.nm, true);
+			if (wt_dnstx_pending_query(r->ctx->dnstx, m->sip, NULL, false,
+						   m->qframe + 1, hi, INFINITY, waits_for, &w))
+				return true;
+		}
 	}
 	for (k = m->kids; k; k = k->sibling)
 		if (tree_waits(r, k))
@@ -1367,7 +1401,7 @@ may_grow(struct wt_resolve *r, node_t *n)
 	 * n (claim()) when it is answered or times out. */
 	return n->qframe > 1 &&
 	       wt_dnstx_pending_query(r->ctx->dnstx, NULL, n->cip, true, 0,
-				      n->qframe - 1, INFINITY);
+				      n->qframe - 1, INFINITY, NULL, NULL);
 }
 
 typedef struct cands {
@@ -1410,10 +1444,12 @@ release(struct wt_resolve *r, cands_t *c, bool force)
 	c->n = c->cap = 0;
 }
 
-/* A "dns" record from cip to sip arrived (n: its node, or NULL): the
- * roots it may concern are looked at again. */
+/* A "dns" record from cip to sip, query frame qframe, arrived (n: its
+ * node, or NULL): the roots that may have waited for it are looked at
+ * again. */
 static void
-settle(struct wt_resolve *r, const char *cip, const char *sip, node_t *n)
+settle(struct wt_resolve *r, const char *cip, const char *sip, uint64_t qframe,
+       node_t *n)
 {
 	cands_t c = {NULL, 0, 0};
 	node_t *x;
@@ -1422,17 +1458,19 @@ settle(struct wt_resolve *r, const char *cip, const char *sip, node_t *n)
 		r->epoch = 1;
 	if (n)
 		cand_add(r, &c, root_of(n));
-	/* It was a query to sip: sip's own queries may have waited for it
-	 * to claim them. */
+	/* It was a query to sip: sip's own later queries may have waited
+	 * for it to claim them. */
 	if (sip)
 		for (x = r->bucket[ip_hash(sip)]; x; x = x->bnext)
-			if (strcmp(x->cip, sip) == 0)
+			if (x->qframe > qframe && strcmp(x->cip, sip) == 0)
 				cand_add(r, &c, x);
 	/* It was a query from cip: chains in which cip worked as a
-	 * recursive server may have waited for it. */
+	 * recursive server while it was sent may have waited for it. */
 	if (cip)
 		for (x = r->sbucket[ip_hash(cip)]; x; x = x->snext)
-			if (strcmp(x->sip, cip) == 0)
+			if (qframe > x->qframe &&
+			    qframe <= (x->rframe ? x->rframe : x->arrival_frame) &&
+			    strcmp(x->sip, cip) == 0)
 				cand_add(r, &c, root_of(x));
 	release(r, &c, false);
 }
@@ -1448,7 +1486,7 @@ iter_may_grow(struct wt_resolve *r, iter_t *it, double now)
 	/* A query of its client sent in time, still waiting for its answer
 	 * (or the client's recursive look-up of a name server's address). */
 	if (wt_dnstx_pending_query(r->ctx->dnstx, it->cip, NULL, false, 0, UINT64_MAX,
-				   until))
+				   until, NULL, NULL))
 		return true;
 	for (x = r->bucket[ip_hash(it->cip)]; x; x = x->bnext)
 		if (strcmp(x->cip, it->cip) == 0 && !(x->q > until))
@@ -1537,7 +1575,7 @@ wt_resolve_observe(struct wt_resolve *r, json_t *rec)
 		/* No step of a chain, but a query that was waiting has left
 		 * the transaction layer: what waited on it may go. */
 		if (status && strcmp(status, "unsolicited") != 0)
-			settle(r, cip, sip, NULL);
+			settle(r, cip, sip, jframe(rec, "query_frame"), NULL);
 		return;
 	}
 
@@ -1626,7 +1664,7 @@ wt_resolve_observe(struct wt_resolve *r, json_t *rec)
 	}
 	if (n->rtype)
 		claim(r, n);
-	settle(r, cip, sip, n);
+	settle(r, cip, sip, n->qframe, n);
 }
 
 void

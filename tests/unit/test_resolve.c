@@ -933,6 +933,31 @@ Test(resolve, held_while_an_upstream_query_may_still_time_out)
 	cr_expect_eq(json_array_size(out), 1);
 }
 
+Test(resolve, an_unrelated_upstream_query_does_not_hold_the_chain)
+{
+	/* While it resolves www.a.example, the resolver also has a query for
+	 * another name outstanding (another client's, or its own): that one
+	 * cannot join this chain, so the chain goes with its answer. */
+	const tx_t other = {3, 0, 0.00025, 0, R, NSB, "other.b.example", "A", 0, 0, 0, 0,
+			    NULL, NULL, NULL, NULL, 0, 0, 0};
+	tx_t t[sizeof cold / sizeof cold[0] + 1];
+	size_t i;
+	for (i = 0; i < sizeof cold / sizeof cold[0]; i++) {
+		t[i] = cold[i];
+		/* make room for frame 3 */
+		t[i].qf += t[i].qf >= 3;
+		t[i].rf += t[i].rf >= 3;
+	}
+	t[i] = other;
+	run(t, i + 1);
+	cr_assert_eq(json_array_size(out), 1, "%zu", json_array_size(out));
+	check_res(res(0), "www.a.example", "A", "recursive", R, "iterated", 6);
+	finish();
+	cr_assert_eq(json_array_size(out), 2);
+	check_res(res(1), "other.b.example", "A", "iterated", NULL, "iterated", 1);
+	check_step(res(1), 0, R, NSB, "unknown", NULL, "timeout", 3, -1);
+}
+
 Test(resolve, forwarder_upstream_held_until_its_client_is_answered)
 {
 	/* The forwarder's own question to the resolver is answered first;
