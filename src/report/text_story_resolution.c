@@ -175,10 +175,14 @@ wt_text_resolution(FILE *out, json_t *rec)
 	frame(ff, sizeof ff, json_object_get(rec, "first_frame"));
 	frame(lf, sizeof lf, json_object_get(rec, "last_frame"));
 	fprintf(out, "  frames %s-%s, ", ff, lf);
-	duration(out, json_object_get(rec, "duration"));
-	fprintf(out, ", %s, %zu step%s\n",
-		json_is_string(json_object_get(rec, "rcode")) ? str(rec, "rcode") : "no answer",
-		json_array_size(steps), json_array_size(steps) == 1 ? "" : "s");
+	if (json_is_string(json_object_get(rec, "rcode"))) {
+		duration(out, json_object_get(rec, "duration"));
+		fprintf(out, ", %s", str(rec, "rcode"));
+	} else {
+		fputs("no answer", out);
+	}
+	fprintf(out, ", %zu step%s\n", json_array_size(steps),
+		json_array_size(steps) == 1 ? "" : "s");
 	json_array_foreach(steps, i, s)
 		step(out, i + 1, s);
 	if (json_array_size(json_object_get(rec, "answers")) == 0)
