@@ -1,8 +1,15 @@
 /* \summary: the analyze layer's hooks: transactions, chains and flows */
 #include "analyze/dns_tx.h"
+#include "analyze/dns_tx_msg.h"
 #include "analyze/story.h"
 #include "analyze/analyze.h"
 #include "core/ctx_int.h"
+
+static void
+dns_message(void *user, const wt_dns_msg_t *m, const wt_dns_meta_t *meta)
+{
+	wt_dnstx_message(user, m, meta);
+}
 
 static void
 observe(void *user, json_t *rec)
@@ -16,6 +23,7 @@ wt_analyze_init(wt_ctx_t *ctx)
 	wt_ctx_set_observer(ctx, observe, ctx);
 	if (!(ctx->dnstx = wt_dnstx_new(ctx)))
 		return -1;
+	wt_dns_set_consumer(ctx, dns_message, ctx->dnstx);
 	if (ctx->opt.no_dissect)
 		return 0; /* follow: flows only, no story */
 	if (!(ctx->resolve = wt_resolve_new(ctx)))

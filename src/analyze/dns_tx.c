@@ -83,8 +83,6 @@ struct wt_dnstx {
 	size_t n_pending;
 	tc_entry_t tc[WT_DNSTX_TC_RING];
 	size_t tc_next;
-	wt_dns_msg_t scratch;
-	bool scratch_ok;
 	wt_dnstx_stats_t st;
 };
 
@@ -744,11 +742,6 @@ wt_dnstx_message(struct wt_dnstx *t, const wt_dns_msg_t *m,
 		on_query(t, m, meta);
 }
 
-wt_dns_msg_t *
-wt_dnstx_scratch(struct wt_dnstx *t)
-{
-	return t && t->scratch_ok ? &t->scratch : NULL;
-}
 
 void
 wt_dnstx_get_stats(const struct wt_dnstx *t, wt_dnstx_stats_t *s)
@@ -766,7 +759,6 @@ wt_dnstx_new(wt_ctx_t *ctx)
 	t->ctx = ctx;
 	t->timeout = ctx->opt.dns_timeout > 0 ? ctx->opt.dns_timeout
 					      : WT_DNSTX_DEFAULT_TIMEOUT;
-	t->scratch_ok = wt_dns_msg_init(&t->scratch) == 0;
 	return t;
 }
 
@@ -909,7 +901,5 @@ wt_dnstx_free(struct wt_dnstx *t)
 		free(t->tc[i].qname);
 		json_decref(t->tc[i].rec);
 	}
-	if (t->scratch_ok)
-		wt_dns_msg_free(&t->scratch);
 	free(t);
 }

@@ -5,25 +5,13 @@
 #include <stdbool.h>
 
 #include "analyze/dns_tx.h"
+#include "proto/dns.h"
 #include "proto/dns_msg.h"
-
-/* Where a message was seen: its own source and destination (not the
- * flow's client/server: mDNS and LLMNR answer from another address). */
-typedef struct wt_dns_meta {
-	wt_endpoint_t src;
-	wt_endpoint_t dst;
-	bool tcp;
-	const wt_pkt_t *pkt; /* the frame the message belongs to */
-} wt_dns_meta_t;
 
 /* A parsed message (m->header_ok must be true).  Matches queries with
  * responses and emits a "dns" record when a transaction completes. */
 void wt_dnstx_message(struct wt_dnstx *t, const wt_dns_msg_t *m,
 		      const wt_dns_meta_t *meta);
-
-/* A message parser the dissector may reuse (one per context, so that no
- * message allocates).  NULL when t is NULL. */
-wt_dns_msg_t *wt_dnstx_scratch(struct wt_dnstx *t);
 
 /* Counters of the transaction layer (tests and the summary). */
 typedef struct wt_dnstx_stats {

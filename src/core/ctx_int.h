@@ -15,6 +15,8 @@ struct wt_frag_table;
 struct wt_dnstx;
 struct wt_resolve;
 struct wt_mailflow;
+struct wt_dns_msg;
+struct wt_dns_meta;
 
 typedef struct wt_sink {
 	wt_record_fn fn;
@@ -37,6 +39,12 @@ struct wt_ctx {
 	/* the analyze layer watches every record before the sinks */
 	wt_record_fn observe;
 	void *observe_user;
+
+	/* the DNS dissector's parser and the consumer of its messages */
+	struct wt_dns_msg *dns_parser;
+	void (*dns_consumer)(void *user, const struct wt_dns_msg *m,
+			     const struct wt_dns_meta *meta);
+	void *dns_consumer_user;
 
 	wt_stream_fn tap;
 	void *tap_user;

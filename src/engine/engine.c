@@ -9,6 +9,7 @@
 #include "capture/source.h"
 #include "core/ctx_int.h"
 #include "flow/flow.h"
+#include "proto/dissector.h"
 
 /*
  * The one place that knows every layer: it creates the flow table, the
@@ -73,6 +74,7 @@ wt_ctx_free(wt_ctx_t *ctx)
 	if (!ctx)
 		return;
 	wt_analyze_free(ctx);
+	wt_proto_free(ctx);
 	wt_flows_free(ctx->flows);
 	wt_frags_free(ctx->frags);
 	for (i = 0; i < ctx->n_bpf; i++)

@@ -73,6 +73,9 @@ const wt_dissector_t *wt_dissector_find(const wt_ctx_t *ctx, uint8_t ipproto,
 					uint16_t sport, uint16_t dport,
 					bool *server_is_dst);
 
+/* Frees what the dissectors keep per context (the engine calls it). */
+void wt_proto_free(wt_ctx_t *ctx);
+
 /* Port helpers for match() implementations. */
 bool wt_port_is_dns(const wt_ctx_t *ctx, uint16_t port);
 bool wt_port_is_smtp(const wt_ctx_t *ctx, uint16_t port);

@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyze/dns_tx_msg.h"
 #include "core/ctx_int.h"
 #include "core/record.h"
 #include "proto/dissector.h"
+#include "proto/dns.h"
 #include "proto/dns_msg.h"
 
 /*
@@ -29,8 +29,6 @@ typedef struct dns_state {
 	wt_flow_info_t fi;
 	bool mdns;
 	bool lost[2]; /* direction lost its framing after a gap */
-	wt_dns_msg_t own; /* only when the transaction layer has no scratch */
-	bool own_ok;
 } dns_state_t;
 
 static bool
@@ -61,15 +59,38 @@ dns_open(wt_ctx_t *ctx, const wt_flow_info_t *fi)
 	return s;
 }
 
+/* One parser per context, reused for every message (its text buffer is
+ * large): no message allocates. */
 static wt_dns_msg_t *
 parser_of(dns_state_t *s)
 {
-	wt_dns_msg_t *m = wt_dnstx_scratch(s->ctx->dnstx);
-	if (m)
-		return m;
-	if (!s->own_ok)
-		s->own_ok = wt_dns_msg_init(&s->own) == 0;
-	return s->own_ok ? &s->own : NULL;
+	wt_ctx_t *ctx = s->ctx;
+	if (!ctx->dns_parser) {
+		wt_dns_msg_t *m = calloc(1, sizeof *m);
+		if (!m || wt_dns_msg_init(m) != 0) {
+			free(m);
+			return NULL;
+		}
+		ctx->dns_parser = m;
+	}
+	return ctx->dns_parser;
+}
+
+void
+wt_dns_set_consumer(wt_ctx_t *ctx, wt_dns_consumer_fn fn, void *user)
+{
+	ctx->dns_consumer = fn;
+	ctx->dns_consumer_user = user;
+}
+
+void
+wt_dns_free(wt_ctx_t *ctx)
+{
+	if (ctx->dns_parser) {
+		wt_dns_msg_free(ctx->dns_parser);
+		free(ctx->dns_parser);
+		ctx->dns_parser = NULL;
+	}
 }
 
 static const char *
@@ -103,7 +124,8 @@ handle_message(dns_state_t *s, wt_dir_t dir, const uint8_t *p, size_t n,
 	meta.dst = dir == WT_TO_SERVER ? s->fi.server : s->fi.client;
 	meta.tcp = tcp;
 	meta.pkt = pkt;
-	wt_dnstx_message(s->ctx->dnstx, m, &meta);
+	if (s->ctx->dns_consumer)
+		s->ctx->dns_consumer(s->ctx->dns_consumer_user, m, &meta);
 }
 
 static void
@@ -217,10 +239,7 @@ dns_gap(void *st, wt_dir_t dir, uint64_t n, const wt_pkt_t *pkt)
 static void
 dns_close(void *st, wt_end_t why, const wt_pkt_t *last)
 {
-	dns_state_t *s = st;
-	if (s->own_ok)
-		wt_dns_msg_free(&s->own);
-	free(s);
+	free(st);
 }
 
 const wt_dissector_t wt_dns_udp_dissector = {

@@ -1,6 +1,7 @@
 /* \summary: the table of dissectors and the port rules that pick one for a flow */
 #include "proto/dissector.h"
 #include "core/ctx_int.h"
+#include "proto/dns.h"
 
 /* Each dissector lives in its own file under src/proto/ and exports one
  * const wt_dissector_t.  Order matters: the first match claims the flow. */
@@ -61,4 +62,10 @@ const wt_options_t *
 wt_ctx_options(const wt_ctx_t *ctx)
 {
 	return &ctx->opt;
+}
+
+void
+wt_proto_free(wt_ctx_t *ctx)
+{
+	wt_dns_free(ctx);
 }
