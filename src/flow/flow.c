@@ -197,24 +197,6 @@ close_dissector(wt_ctx_t *ctx, wt_flow_t *f, wt_end_t why)
 	f->dstate = NULL;
 }
 
-const char *
-wt_end_name(wt_end_t e)
-{
-	switch (e) {
-	case WT_END_FIN:
-		return "fin";
-	case WT_END_RST:
-		return "rst";
-	case WT_END_TIMEOUT:
-		return "timeout";
-	case WT_END_EVICTED:
-		return "evicted";
-	case WT_END_EOF:
-		return "eof";
-	}
-	return "eof";
-}
-
 static json_t *
 pair(uint64_t a, uint64_t b)
 {

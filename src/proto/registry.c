@@ -34,6 +34,24 @@ wt_dissector_find(const wt_ctx_t *ctx, uint8_t ipproto, uint16_t sport,
 	return NULL;
 }
 
+const char *
+wt_end_name(wt_end_t e)
+{
+	switch (e) {
+	case WT_END_FIN:
+		return "fin";
+	case WT_END_RST:
+		return "rst";
+	case WT_END_TIMEOUT:
+		return "timeout";
+	case WT_END_EVICTED:
+		return "evicted";
+	case WT_END_EOF:
+		return "eof";
+	}
+	return "eof";
+}
+
 void
 wt_proto_free(wt_ctx_t *ctx)
 {
