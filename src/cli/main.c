@@ -11,6 +11,8 @@
 #include "report/jsonl.h"
 #include "report/text.h"
 
+enum { OPT_FLOWS_ONLY = OPT_FIRST_PRIVATE };
+
 const char wt_common_help[] =
 	"Analysis options:\n"
 	"  -f, --filter EXPR         BPF filter applied to every frame, as tcpdump does\n"
@@ -185,6 +187,8 @@ analyze_help(void)
 	       "Output options:\n"
 	       "  -F, --format text|json    a report for people (default) or JSON Lines\n"
 	       "  -o, --output FILE         write there instead of standard output\n"
+	       "      --flows-only          only the flow layer: flow records and the summary,\n"
+	       "                            no dissector (the fastest pass over a capture)\n"
 	       "  -h, --help                this help\n\n%s\n%s",
 	       wt_common_help, wt_exit_help);
 }
@@ -195,6 +199,7 @@ wt_cmd_analyze(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"format", required_argument, NULL, 'F'},
 		{"output", required_argument, NULL, 'o'},
+		{"flows-only", no_argument, NULL, OPT_FLOWS_ONLY},
 		{"help", no_argument, NULL, 'h'},
 		WT_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}};
@@ -218,6 +223,9 @@ wt_cmd_analyze(int argc, char **argv)
 			break;
 		case 'o':
 			output = optarg;
+			break;
+		case OPT_FLOWS_ONLY:
+			o.no_dissect = 1;
 			break;
 		case 'h':
 			analyze_help();

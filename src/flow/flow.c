@@ -96,11 +96,12 @@ struct wt_flow_table *
 wt_flows_new(wt_ctx_t *ctx)
 {
 	struct wt_flow_table *t = calloc(1, sizeof *t);
-	size_t nb = 1024;
+	/* Start small and double as flows come (grow()): a table sized for
+	 * the cap from the start would spread a few thousand live flows over
+	 * megabytes of buckets, a cache miss per packet. */
+	size_t nb = 4096;
 	if (!t)
 		return NULL;
-	while (nb < ctx->opt.max_flows * 2 && nb < ((size_t)1 << 24))
-		nb <<= 1;
 	t->buckets = calloc(nb, sizeof *t->buckets);
 	if (!t->buckets) {
 		free(t);
@@ -341,6 +342,31 @@ unless_expired(struct wt_flow_table *t, wt_flow_t *f, const wt_pkt_t *pkt)
 	return NULL;
 }
 
+/* Doubles the buckets when the table is 3/4 full (up to 2^24 buckets). */
+static void
+grow(struct wt_flow_table *t)
+{
+	size_t nb = (size_t)t->mask + 1;
+	wt_flow_t **nbk;
+	int l;
+	if (t->count < nb - nb / 4 || nb >= ((size_t)1 << 24))
+		return;
+	nbk = calloc(nb * 2, sizeof *nbk);
+	if (!nbk)
+		return; /* longer chains, still correct */
+	for (l = 0; l < 3; l++) {
+		wt_flow_t *f;
+		for (f = t->idle[l].head; f; f = f->lnext) {
+			size_t b = f->hash & (nb * 2 - 1);
+			f->hnext = nbk[b];
+			nbk[b] = f;
+		}
+	}
+	free(t->buckets);
+	t->buckets = nbk;
+	t->mask = (uint32_t)(nb * 2 - 1);
+}
+
 static wt_flow_t *
 flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 	    const wt_addr_t *s, uint16_t sp, const wt_addr_t *d, uint16_t dp,
@@ -401,6 +427,7 @@ flow_create(struct wt_flow_table *t, uint32_t h, uint8_t proto,
 	f->midstream = midstream;
 	f->first_frame = pkt->frame;
 	f->first_ts = pkt->ts;
+	grow(t);
 	f->hnext = t->buckets[h & t->mask];
 	t->buckets[h & t->mask] = f;
 	idle_push(&t->idle[pi], f);
