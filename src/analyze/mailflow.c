@@ -64,6 +64,8 @@ struct mf_lookup {
 	int64_t used_stream; /* the connection that used it, -1: none yet */
 };
 
+struct mf_member;
+
 struct mf_flow {
 	json_t *hops;        /* unsorted until emission */
 	size_t hops_dropped;
@@ -81,12 +83,56 @@ struct mf_flow {
 	double touched;      /* capture time of the newest hop's record */
 	bool retrieved;
 	uint64_t seq;
+
+	/* bookkeeping: the list in seq order, the heap by touched, the
+	 * index entries, the candidate stamp of flow_for */
+	struct mf_flow *prev, *next;
+	size_t heap_at;
+	struct mf_member **mem;
+	size_t n_mem, cap_mem;
+	uint64_t stamp;
+};
+
+/*
+ * The indexes of flow_for.  Every flow is filed under each key it can be
+ * matched by: its Message-ID, and each of the fields that give points in
+ * match_score (body size, Subject, Date, From, MAIL FROM, each recipient
+ * and each recipient's local part).  A key's group lists the flows that
+ * have it, so a copy only meets the flows it shares something with.  The
+ * fallback keys are filed in two partitions, flows with and without a
+ * Message-ID: a copy with an ID only looks among the flows without one.
+ */
+enum mf_kind {
+	K_ID, K_BODY, K_SUBJECT, K_DATE, K_FROM, K_MAILFROM, K_RCPT, K_LOCAL,
+	K_HAS_ID = 0x10 /* or-ed into the fallback kinds: the flow has an ID */
+};
+
+struct mf_group {
+	struct mf_group *chain; /* hash bucket */
+	struct mf_member *head; /* the flows filed under the key */
+	size_t count;
+	size_t klen;
+	uint32_t hash;
+	uint8_t kind;
+	char key[];             /* klen bytes and a NUL */
+};
+
+struct mf_member {
+	struct mf_flow *flow;
+	struct mf_group *group;
+	struct mf_member *prev, *next;
 };
 
 struct wt_mailflow {
 	wt_ctx_t *ctx;
-	struct mf_flow *flows[MF_MAX_FLOWS];
+	struct mf_flow *head, *tail; /* in seq order: the order of first sight */
 	size_t n_flows;
+	struct mf_flow *heap[MF_MAX_FLOWS]; /* min-heap by (touched, seq) */
+	struct mf_group **index; /* hash table of the groups, grown by doubling */
+	size_t n_buckets, n_groups;
+	struct mf_flow **cand;  /* candidates of one flow_for */
+	size_t cap_cand;
+	uint64_t stamp;
 	struct mf_lookup ring[MF_DNS_RING];
 	size_t ring_next;
 	uint64_t seq;
@@ -308,6 +354,280 @@ find_mx_lookup(struct wt_mailflow *m, const char *client, json_t *domains,
 	return best;
 }
 
+/* ---- the indexes of flow_for ------------------------------------------ */
+
+static bool
+kind_folds_case(unsigned kind)
+{
+	kind &= ~(unsigned)K_HAS_ID;
+	/* the keys match_score compares with str_ieq */
+	return kind == K_MAILFROM || kind == K_RCPT || kind == K_LOCAL;
+}
+
+/* FNV-1a over the key, case-folded by the tolower() strcasecmp uses so
+ * that keys equal to it hash alike. */
+static uint32_t
+key_hash(unsigned kind, const char *k, size_t n)
+{
+	uint32_t h = 2166136261u ^ kind;
+	bool fold = kind_folds_case(kind);
+	size_t i;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)k[i];
+		h ^= fold ? (unsigned char)tolower(c) : c;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static bool
+key_eq(const struct mf_group *g, const char *k, size_t n)
+{
+	if (g->klen != n)
+		return false;
+	return kind_folds_case(g->kind) ? strncasecmp(g->key, k, n) == 0 : memcmp(g->key, k, n) == 0;
+}
+
+static struct mf_group *
+group_find(struct wt_mailflow *m, unsigned kind, const char *k, size_t n)
+{
+	uint32_t h = key_hash(kind, k, n);
+	struct mf_group *g;
+	if (!m->index)
+		return NULL;
+	for (g = m->index[h & (m->n_buckets - 1)]; g; g = g->chain)
+		if (g->hash == h && g->kind == kind && key_eq(g, k, n))
+			return g;
+	return NULL;
+}
+
+/* Doubles the hash table when the groups outnumber its buckets. */
+static int
+index_grow(struct wt_mailflow *m)
+{
+	size_t nb = m->n_buckets ? m->n_buckets * 2 : 4096, i;
+	struct mf_group **t = calloc(nb, sizeof *t);
+	if (!t)
+		return m->index ? 0 : -1; /* a full table still works, slower */
+	for (i = 0; i < m->n_buckets; i++) {
+		struct mf_group *g = m->index[i], *nx;
+		for (; g; g = nx) {
+			nx = g->chain;
+			g->chain = t[g->hash & (nb - 1)];
+			t[g->hash & (nb - 1)] = g;
+		}
+	}
+	free(m->index);
+	m->index = t;
+	m->n_buckets = nb;
+	return 0;
+}
+
+/* Files flow f under a key (kind as is: the caller adds the partition). */
+static void
+index_add(struct wt_mailflow *m, struct mf_flow *f, unsigned kind, const char *k, size_t n)
+{
+	struct mf_group *g = group_find(m, kind, k, n);
+	struct mf_member *x;
+
+	if (f->n_mem == f->cap_mem) {
+		size_t nc = f->cap_mem ? f->cap_mem * 2 : 16;
+		struct mf_member **t = realloc(f->mem, nc * sizeof *t);
+		if (!t)
+			return;
+		f->mem = t;
+		f->cap_mem = nc;
+	}
+	if (!g) {
+		uint32_t h = key_hash(kind, k, n);
+		if ((m->n_groups >= m->n_buckets * 2 || !m->index) && index_grow(m) != 0)
+			return;
+		g = malloc(sizeof *g + n + 1);
+		if (!g)
+			return;
+		memcpy(g->key, k, n);
+		g->key[n] = '\0';
+		g->klen = n;
+		g->hash = h;
+		g->kind = (uint8_t)kind;
+		g->count = 0;
+		g->head = NULL;
+		g->chain = m->index[h & (m->n_buckets - 1)];
+		m->index[h & (m->n_buckets - 1)] = g;
+		m->n_groups++;
+	}
+	x = malloc(sizeof *x);
+	if (!x) {
+		if (g->count == 0) {
+			m->index[g->hash & (m->n_buckets - 1)] = g->chain;
+			m->n_groups--;
+			free(g);
+		}
+		return;
+	}
+	x->flow = f;
+	x->group = g;
+	x->prev = NULL;
+	x->next = g->head;
+	if (g->head)
+		g->head->prev = x;
+	g->head = x;
+	g->count++;
+	f->mem[f->n_mem++] = x;
+}
+
+static void
+index_remove_all(struct wt_mailflow *m, struct mf_flow *f)
+{
+	size_t i;
+	for (i = 0; i < f->n_mem; i++) {
+		struct mf_member *x = f->mem[i];
+		struct mf_group *g = x->group;
+		if (x->prev)
+			x->prev->next = x->next;
+		else
+			g->head = x->next;
+		if (x->next)
+			x->next->prev = x->prev;
+		free(x);
+		if (--g->count == 0) {
+			struct mf_group **pp = &m->index[g->hash & (m->n_buckets - 1)];
+			while (*pp != g)
+				pp = &(*pp)->chain;
+			*pp = g->chain;
+			m->n_groups--;
+			free(g);
+		}
+	}
+	f->n_mem = 0;
+}
+
+static unsigned
+partition(const struct mf_flow *f)
+{
+	return f->message_id ? K_HAS_ID : 0;
+}
+
+static void
+index_str(struct wt_mailflow *m, struct mf_flow *f, unsigned kind, const char *v)
+{
+	if (v)
+		index_add(m, f, kind | partition(f), v, strlen(v));
+}
+
+static void
+index_body(struct wt_mailflow *m, struct mf_flow *f)
+{
+	char k[32];
+	int n = snprintf(k, sizeof k, "%lld", (long long)f->body_size);
+	index_add(m, f, K_BODY | partition(f), k, (size_t)n);
+}
+
+/* A recipient: by address, and by local part for a mailbox user. */
+static void
+index_rcpt(struct wt_mailflow *m, struct mf_flow *f, const char *a)
+{
+	const char *at = strrchr(a, '@');
+	index_add(m, f, K_RCPT | partition(f), a, strlen(a));
+	if (at)
+		index_add(m, f, K_LOCAL | partition(f), a, (size_t)(at - a));
+}
+
+/* Files the flow under everything it has (after it gained an ID). */
+static void
+index_flow(struct wt_mailflow *m, struct mf_flow *f)
+{
+	size_t i;
+	json_t *r;
+	index_remove_all(m, f);
+	if (f->message_id)
+		index_add(m, f, K_ID, json_string_value(f->message_id),
+			  strlen(json_string_value(f->message_id)));
+	if (f->body_size >= 0)
+		index_body(m, f);
+	index_str(m, f, K_SUBJECT, jstr(f->ident, "subject"));
+	index_str(m, f, K_DATE, jstr(f->ident, "date"));
+	index_str(m, f, K_FROM, jstr(f->ident, "from"));
+	index_str(m, f, K_MAILFROM, f->mail_from);
+	json_array_foreach(f->rcpt, i, r)
+		index_rcpt(m, f, json_string_value(r));
+}
+
+/* ---- the order of the flows -------------------------------------------- */
+
+/* The flow told first when too many are in flight: the least recently
+ * touched, the first seen among equals (as a scan in seq order finds). */
+static bool
+heap_less(const struct mf_flow *a, const struct mf_flow *b)
+{
+	return a->touched < b->touched || (a->touched == b->touched && a->seq < b->seq);
+}
+
+static void
+heap_set(struct wt_mailflow *m, size_t i, struct mf_flow *f)
+{
+	m->heap[i] = f;
+	f->heap_at = i;
+}
+
+static void
+heap_fix(struct wt_mailflow *m, size_t i)
+{
+	struct mf_flow *f = m->heap[i];
+	while (i > 0 && heap_less(f, m->heap[(i - 1) / 2])) {
+		heap_set(m, i, m->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= m->n_flows)
+			break;
+		if (c + 1 < m->n_flows && heap_less(m->heap[c + 1], m->heap[c]))
+			c++;
+		if (!heap_less(m->heap[c], f))
+			break;
+		heap_set(m, i, m->heap[c]);
+		i = c;
+	}
+	heap_set(m, i, f);
+}
+
+/* Adds a new flow at the end of the list (it is the newest). */
+static void
+flows_link(struct wt_mailflow *m, struct mf_flow *f)
+{
+	f->prev = m->tail;
+	f->next = NULL;
+	if (m->tail)
+		m->tail->next = f;
+	else
+		m->head = f;
+	m->tail = f;
+	heap_set(m, m->n_flows, f);
+	m->n_flows++;
+	heap_fix(m, f->heap_at);
+}
+
+static void
+flows_unlink(struct wt_mailflow *m, struct mf_flow *f)
+{
+	size_t i = f->heap_at;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		m->head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		m->tail = f->prev;
+	m->n_flows--;
+	if (i < m->n_flows) {
+		heap_set(m, i, m->heap[m->n_flows]);
+		heap_fix(m, i);
+	}
+	index_remove_all(m, f);
+}
+
 /* ---- flows ------------------------------------------------------------ */
 
 static void
@@ -321,6 +641,7 @@ flow_free(struct mf_flow *f)
 	json_decref(f->rcpt);
 	json_decref(f->received);
 	free(f->mail_from);
+	free(f->mem);
 	free(f);
 }
 
@@ -480,11 +801,59 @@ match_score(struct mf_flow *f, json_t *msg, const char *mail_from, json_t *rcpt,
 	return score;
 }
 
-static void emit_flow(struct wt_mailflow *m, size_t idx, const char *end);
+static void emit_flow(struct wt_mailflow *m, struct mf_flow *f, const char *end);
+
+/* One way a copy can score against a flow, and the groups of the flows
+ * that could give it (a recipient-user test has two keys, each key is
+ * looked up in one or both partitions). */
+struct mf_way {
+	struct mf_group *g[4];
+	size_t n_g;
+	size_t size;
+};
+
+static void
+way_add(struct wt_mailflow *m, struct mf_way *w, unsigned kind, const char *k, size_t n,
+	bool with_id)
+{
+	struct mf_group *g = group_find(m, kind, k, n);
+	if (g) {
+		w->g[w->n_g++] = g;
+		w->size += g->count;
+	}
+	if (with_id && (g = group_find(m, kind | K_HAS_ID, k, n)) != NULL) {
+		w->g[w->n_g++] = g;
+		w->size += g->count;
+	}
+}
+
+static void
+cand_add(struct wt_mailflow *m, struct mf_flow *f, size_t *n)
+{
+	if (f->stamp == m->stamp)
+		return;
+	f->stamp = m->stamp;
+	if (*n == m->cap_cand) {
+		size_t nc = m->cap_cand ? m->cap_cand * 2 : 64;
+		struct mf_flow **t = realloc(m->cand, nc * sizeof *t);
+		if (!t)
+			return;
+		m->cand = t;
+		m->cap_cand = nc;
+	}
+	m->cand[(*n)++] = f;
+}
 
 /*
  * Finds (or makes) the flow a copy of a message belongs to.  Returns NULL
  * only when out of memory.
+ *
+ * The same as scanning every flow (first by Message-ID, then for the best
+ * match_score, the newest among equals), through the indexes: a score of
+ * MF_MIN_SCORE needs two of the ways below to give points (none gives more
+ * than 4), so a flow that reaches it is filed under the keys of at least
+ * two ways, and the union of the groups of all ways but the largest holds
+ * every such flow.
  */
 static struct mf_flow *
 flow_for(struct wt_mailflow *m, json_t *msg, const char *mail_from, json_t *rcpt,
@@ -493,20 +862,66 @@ flow_for(struct wt_mailflow *m, json_t *msg, const char *mail_from, json_t *rcpt
 	const char *id = jstr(msg, "message_id");
 	struct mf_flow *best = NULL, *f;
 	int best_score = -1;
-	size_t i;
+	struct mf_way ways[7];
+	size_t n_ways = 0, i, j, skip = 0, n_cand = 0;
+	bool with_id = id == NULL; /* flows with an ID are candidates too */
 
 	if (id) {
-		for (i = 0; i < m->n_flows; i++) {
-			f = m->flows[i];
-			if (f->message_id && strcmp(json_string_value(f->message_id), id) == 0) {
-				f->matched_by = "message-id";
-				return f;
-			}
+		struct mf_group *g = group_find(m, K_ID, id, strlen(id));
+		struct mf_member *x;
+		for (x = g ? g->head : NULL; x; x = x->next)
+			if (!best || x->flow->seq < best->seq)
+				best = x->flow;
+		if (best) {
+			best->matched_by = "message-id";
+			return best;
 		}
 	}
-	for (i = 0; i < m->n_flows; i++) {
+
+	memset(ways, 0, sizeof ways);
+	{
+		json_int_t bs = jint(msg, "body_size", -1);
+		bool complete = !json_is_false(json_object_get(msg, "complete")) &&
+				!json_is_true(json_object_get(msg, "truncated"));
+		static const struct { const char *field; unsigned kind; } idf[] = {
+			{"subject", K_SUBJECT}, {"date", K_DATE}, {"from", K_FROM}};
+		const char *r0 = json_array_size(rcpt) > 0 ?
+				 json_string_value(json_array_get(rcpt, 0)) : NULL;
+		if (bs >= 0 && complete) {
+			char k[32];
+			int n = snprintf(k, sizeof k, "%lld", (long long)bs);
+			way_add(m, &ways[n_ways++], K_BODY, k, (size_t)n, with_id);
+		}
+		for (i = 0; i < sizeof idf / sizeof idf[0]; i++) {
+			const char *v = jstr(msg, idf[i].field);
+			if (v)
+				way_add(m, &ways[n_ways++], idf[i].kind, v, strlen(v), with_id);
+		}
+		if (mail_from)
+			way_add(m, &ways[n_ways++], K_MAILFROM, mail_from, strlen(mail_from), with_id);
+		if (r0)
+			way_add(m, &ways[n_ways++], K_RCPT, r0, strlen(r0), with_id);
+		if (user) {
+			way_add(m, &ways[n_ways], K_RCPT, user, strlen(user), with_id);
+			way_add(m, &ways[n_ways++], K_LOCAL, user, strlen(user), with_id);
+		}
+	}
+	for (i = 1; i < n_ways; i++)
+		if (ways[i].size > ways[skip].size)
+			skip = i;
+	m->stamp++;
+	for (i = 0; i < n_ways; i++) {
+		if (i == skip)
+			continue;
+		for (j = 0; j < ways[i].n_g; j++) {
+			struct mf_member *x;
+			for (x = ways[i].g[j]->head; x; x = x->next)
+				cand_add(m, x->flow, &n_cand);
+		}
+	}
+	for (i = 0; i < n_cand; i++) {
 		int s;
-		f = m->flows[i];
+		f = m->cand[i];
 		/* Both have an ID and they differ: another message. */
 		if (id && f->message_id)
 			continue;
@@ -523,52 +938,65 @@ flow_for(struct wt_mailflow *m, json_t *msg, const char *mail_from, json_t *rcpt
 	}
 	if (m->n_flows >= MF_MAX_FLOWS) {
 		/* Full: the oldest flow is told now rather than dropped. */
-		size_t old = 0;
-		for (i = 1; i < m->n_flows; i++)
-			if (m->flows[i]->touched < m->flows[old]->touched)
-				old = i;
 		if (m->evicted++ == 0)
 			wt_warn(m->ctx, NULL, "mail", "MAIL_FLOW_CAP",
 				"more than %d messages in flight: the oldest are reported early",
 				MF_MAX_FLOWS);
-		emit_flow(m, old, "evicted");
+		emit_flow(m, m->heap[0], "evicted");
 	}
 	f = flow_new(m);
 	if (!f)
 		return NULL;
-	m->flows[m->n_flows++] = f;
+	flows_link(m, f);
 	return f;
 }
 
 /* Takes what a copy tells about the message into the flow. */
 static void
-flow_learn(struct mf_flow *f, json_t *msg, json_t *hop, const char *mail_from,
-	   json_t *rcpt, double ts, double now)
+flow_learn(struct wt_mailflow *m, struct mf_flow *f, json_t *msg, json_t *hop,
+	   const char *mail_from, json_t *rcpt, double ts, double now)
 {
 	const char *id = jstr(msg, "message_id");
 	json_t *recv = json_object_get(msg, "received"), *r;
 	size_t i, k;
 
-	if (id && !f->message_id)
+	if (id && !f->message_id) {
 		f->message_id = json_string(id);
+		if (f->message_id)
+			index_flow(m, f); /* into the other partition */
+	}
 	for (k = 0; k < sizeof ident_keys / sizeof ident_keys[0]; k++) {
 		json_t *v = json_object_get(msg, ident_keys[k]);
-		if (json_is_string(v) && !json_is_string(json_object_get(f->ident, ident_keys[k])))
+		if (json_is_string(v) && !json_is_string(json_object_get(f->ident, ident_keys[k]))) {
 			json_object_set(f->ident, ident_keys[k], v);
+			if (!strcmp(ident_keys[k], "subject"))
+				index_str(m, f, K_SUBJECT, json_string_value(v));
+			else if (!strcmp(ident_keys[k], "date"))
+				index_str(m, f, K_DATE, json_string_value(v));
+			else if (!strcmp(ident_keys[k], "from"))
+				index_str(m, f, K_FROM, json_string_value(v));
+		}
 	}
-	if (f->body_size < 0)
+	if (f->body_size < 0) {
 		f->body_size = jint(msg, "body_size", -1);
+		if (f->body_size >= 0)
+			index_body(m, f);
+	}
 	{
 		json_int_t sz = jint(msg, "size", -1);
 		if (sz >= 0 && (f->size < 0 || sz < f->size))
 			f->size = sz;
 	}
-	if (mail_from && !f->mail_from)
+	if (mail_from && !f->mail_from) {
 		f->mail_from = strdup(mail_from);
+		index_str(m, f, K_MAILFROM, f->mail_from);
+	}
 	json_array_foreach(rcpt, i, r) {
 		if (json_is_string(r) && !array_has_str(f->rcpt, json_string_value(r)) &&
-		    json_array_size(f->rcpt) < 256)
+		    json_array_size(f->rcpt) < 256) {
 			json_array_append(f->rcpt, r);
+			index_rcpt(m, f, json_string_value(r));
+		}
 	}
 	if (json_is_array(recv) &&
 	    (!f->received || json_array_size(recv) > json_array_size(f->received))) {
@@ -582,6 +1010,7 @@ flow_learn(struct mf_flow *f, json_t *msg, json_t *hop, const char *mail_from,
 	/* Capture time when the record came (its session ended), or the
 	 * record's own start when that is later (records built by hand). */
 	f->touched = now > ts ? now : ts;
+	heap_fix(m, f->heap_at);
 }
 
 /* ---- SMTP, POP3, IMAP records ---------------------------------------- */
@@ -712,7 +1141,7 @@ observe_smtp(struct wt_mailflow *m, json_t *rec)
 		}
 		/* The reply ends the transaction: only a 2xx means the server
 		 * took responsibility for the recipients. */
-		flow_learn(f, msg, hop, mail_from, is_2xx(json_object_get(tx, "reply_code")) ? rcpt : NULL,
+		flow_learn(m, f, msg, hop, mail_from, is_2xx(json_object_get(tx, "reply_code")) ? rcpt : NULL,
 			   jnum(rec, "ts"), now_of(m));
 		attach_lookups(m, f, hop, stream, !submission);
 		flow_add_hop(m, f, hop);
@@ -764,7 +1193,7 @@ observe_retrieval(struct wt_mailflow *m, json_t *rec, const char *proto)
 			json_decref(hop);
 			continue;
 		}
-		flow_learn(f, msg, hop, NULL, NULL, jnum(rec, "ts"), now_of(m));
+		flow_learn(m, f, msg, hop, NULL, NULL, jnum(rec, "ts"), now_of(m));
 		f->retrieved = true;
 		attach_lookups(m, f, hop, stream, false);
 		flow_add_hop(m, f, hop);
@@ -1080,9 +1509,8 @@ compare_paths(struct mf_flow *f, json_t *hops, json_t *rec)
 }
 
 static void
-emit_flow(struct wt_mailflow *m, size_t idx, const char *end)
+emit_flow(struct wt_mailflow *m, struct mf_flow *f, const char *end)
 {
-	struct mf_flow *f = m->flows[idx];
 	json_t *rec = json_object(), *hops = f->hops, *h;
 	size_t n = json_array_size(hops), i;
 	json_t **v = n ? malloc(n * sizeof *v) : NULL;
@@ -1124,8 +1552,7 @@ emit_flow(struct wt_mailflow *m, size_t idx, const char *end)
 	json_object_set_new(rec, "hops_dropped", json_integer((json_int_t)f->hops_dropped));
 	compare_paths(f, sorted, rec);
 
-	memmove(&m->flows[idx], &m->flows[idx + 1], (m->n_flows - idx - 1) * sizeof m->flows[0]);
-	m->n_flows--;
+	flows_unlink(m, f);
 	flow_free(f);
 	wt_emit(m->ctx, rec);
 }
@@ -1162,17 +1589,15 @@ void
 wt_mailflow_expire(struct wt_mailflow *m, const wt_time_t *now)
 {
 	double t = wt_time_to_double(now);
-	size_t i = 0;
+	struct mf_flow *f, *next;
 	if (!m)
 		return;
-	while (i < m->n_flows) {
-		struct mf_flow *f = m->flows[i];
+	for (f = m->head; f; f = next) {
+		next = f->next;
 		if (f->retrieved && t - f->touched >= MF_LINGER)
-			emit_flow(m, i, "retrieved");
+			emit_flow(m, f, "retrieved");
 		else if (t - f->touched >= MF_IDLE)
-			emit_flow(m, i, "timeout");
-		else
-			i++;
+			emit_flow(m, f, "timeout");
 	}
 }
 
@@ -1181,14 +1606,9 @@ wt_mailflow_finish(struct wt_mailflow *m)
 {
 	if (!m)
 		return;
-	/* In the order the messages were first seen. */
-	while (m->n_flows > 0) {
-		size_t i, first = 0;
-		for (i = 1; i < m->n_flows; i++)
-			if (m->flows[i]->seq < m->flows[first]->seq)
-				first = i;
-		emit_flow(m, first, m->flows[first]->retrieved ? "retrieved" : "eof");
-	}
+	/* In the order the messages were first seen: the list's. */
+	while (m->head)
+		emit_flow(m, m->head, m->head->retrieved ? "retrieved" : "eof");
 	if (m->evicted > 1)
 		wt_warn(m->ctx, NULL, "mail", "MAIL_FLOW_CAP",
 			"%llu messages were reported early because too many were in flight",
@@ -1201,9 +1621,14 @@ wt_mailflow_free(struct wt_mailflow *m)
 	size_t i;
 	if (!m)
 		return;
-	for (i = 0; i < m->n_flows; i++)
-		flow_free(m->flows[i]);
+	while (m->head) {
+		struct mf_flow *f = m->head;
+		flows_unlink(m, f);
+		flow_free(f);
+	}
 	for (i = 0; i < MF_DNS_RING; i++)
 		lookup_clear(&m->ring[i]);
+	free(m->index);
+	free(m->cand);
 	free(m);
 }

@@ -407,3 +407,39 @@ Test(mailflow, bounded_number_of_flows)
 	cr_expect_eq(json_array_size(mails), 4100);
 	done(ctx);
 }
+
+/* The copy without a Message-ID finds its flow among thousands that share
+ * the envelope sender, the recipient and the Date (the indexes must not
+ * miss it nor take a decoy), and a mailbox user in another case still
+ * counts. */
+Test(mailflow, envelope_match_among_many_flows)
+{
+	wt_ctx_t *ctx = new_ctx();
+	json_t *m, *got = NULL;
+	size_t i;
+	char id[64], subj[64];
+	for (i = 0; i < 3000; i++) {
+		snprintf(id, sizeof id, "<d%zu@a.example>", i);
+		snprintf(subj, sizeof subj, "S%zu", i);
+		wt_emit(ctx, smtp("127.0.0.11", 1000 + (int)i, "127.0.0.25", 587, 10 * (int)i + 1,
+				  10 * (int)i + 9, 100.0 + (double)i * 0.001, (int)i, "ua", 1,
+				  imf(id, subj, 600, 300 + (int)i, NULL), 10 * (int)i + 5, "Q"));
+	}
+	m = retrieval("pop3", 40001, 40009, 104.0, 5000, imf(NULL, "S1234", 900, 1534, NULL), 40005);
+	json_object_set_new(m, "user", json_string("BOB"));
+	wt_emit(ctx, m);
+	wt_finish(ctx, NULL);
+	cr_assert_eq(json_array_size(mails), 3000, "the copy made a flow of its own");
+	json_array_foreach(mails, i, m) {
+		if (s(m, "message_id") && !strcmp(s(m, "message_id"), "<d1234@a.example>"))
+			got = m;
+		else
+			cr_expect_eq(json_array_size(json_object_get(m, "hops")), 1, "%s took a hop",
+				     s(m, "message_id"));
+	}
+	cr_assert(got);
+	cr_expect_eq(json_array_size(json_object_get(got, "hops")), 2);
+	cr_expect_str_eq(s(got, "matched_by"), "envelope");
+	cr_expect(json_is_true(json_object_get(got, "retrieved")));
+	done(ctx);
+}
