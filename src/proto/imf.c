@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,11 +82,15 @@ struct wt_imf {
 	json_t *from, *to, *cc, *subject, *date, *message_id, *in_reply_to;
 	json_t *return_path, *user_agent, *content_type;
 
-	imf_ent_t st[IMF_MAX_DEPTH];
+	imf_buf_t dec;       /* RFC 2047 decoding, reused field after field */
 	size_t n;
 	bool truncated;
 	bool finished;
 	json_t *result;
+
+	/* last: only the entries below n are ever read, so a new parser
+	 * clears what comes before (the stack is most of its size) */
+	imf_ent_t st[IMF_MAX_DEPTH];
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -517,14 +522,11 @@ decode_2047(const uint8_t *p, size_t n, imf_buf_t *o)
 }
 
 static json_t *
-json_decoded(const uint8_t *p, size_t n)
+json_decoded(wt_imf_t *m, const uint8_t *p, size_t n)
 {
-	imf_buf_t o = { 0 };
-	json_t *j;
-	decode_2047(p, n, &o);
-	j = wt_json_bytes(o.p ? o.p : (const uint8_t *)"", o.len);
-	buf_free(&o);
-	return j;
+	m->dec.len = 0;
+	decode_2047(p, n, &m->dec);
+	return wt_json_bytes(m->dec.p ? m->dec.p : (const uint8_t *)"", m->dec.len);
 }
 
 /* ---- Content-Type / Content-Disposition parameters (RFC 2045, 2231) ----- */
@@ -898,15 +900,6 @@ boundary_match(const uint8_t *l, size_t kl, size_t full, const imf_ent_t *e)
 
 /* ---- header fields -------------------------------------------------------- */
 
-static void
-set_once(json_t **slot, json_t *v)
-{
-	if (*slot == NULL)
-		*slot = v;
-	else
-		json_decref(v);
-}
-
 /* Fields whose value is structured: RFC 2047 words are not decoded there. */
 static bool
 is_structured(const uint8_t *name, size_t nl)
@@ -968,41 +961,47 @@ field_end(wt_imf_t *m, imf_ent_t *e)
 	if (!root)
 		return;
 
-	if (m->n_fields < IMF_MAX_FIELDS &&
-	    m->kept_bytes + nl + vl <= IMF_HDR_TOTAL_CAP) {
-		json_t *h = json_object();
-		m->n_fields++;
-		m->kept_bytes += nl + vl;
-		json_object_set_new(h, "name", wt_json_bytes(name, nl));
-		json_object_set_new(h, "value", is_structured(name, nl)
-			? wt_json_bytes(val, vl) : json_decoded(val, vl));
-		json_array_append_new(m->headers, h);
-		if (eq_ci(name, nl, "received"))
-			json_array_append_new(m->received, wt_json_bytes(val, vl));
-	} else {
-		m->truncated = true;
-	}
+	/*
+	 * The value as JSON, made once: "headers" has it, and so do the
+	 * single fields (From, Subject, ... decoded like it, the structured
+	 * ones raw like it) and "received".
+	 */
+	{
+		static const char *const named[] = { "from", "to", "cc", "subject",
+			"date", "message-id", "in-reply-to", "return-path",
+			"user-agent", "x-mailer", "content-type", NULL };
+		json_t **slot[] = { &m->from, &m->to, &m->cc, &m->subject, &m->date,
+			&m->message_id, &m->in_reply_to, &m->return_path,
+			&m->user_agent, &m->user_agent, &m->content_type };
+		json_t **to = NULL, *hv = NULL;
+		bool keep = m->n_fields < IMF_MAX_FIELDS &&
+			    m->kept_bytes + nl + vl <= IMF_HDR_TOTAL_CAP;
+		size_t i;
 
-	if (eq_ci(name, nl, "from"))
-		set_once(&m->from, json_decoded(val, vl));
-	else if (eq_ci(name, nl, "to"))
-		set_once(&m->to, json_decoded(val, vl));
-	else if (eq_ci(name, nl, "cc"))
-		set_once(&m->cc, json_decoded(val, vl));
-	else if (eq_ci(name, nl, "subject"))
-		set_once(&m->subject, json_decoded(val, vl));
-	else if (eq_ci(name, nl, "date"))
-		set_once(&m->date, wt_json_bytes(val, vl));
-	else if (eq_ci(name, nl, "message-id"))
-		set_once(&m->message_id, wt_json_bytes(val, vl));
-	else if (eq_ci(name, nl, "in-reply-to"))
-		set_once(&m->in_reply_to, wt_json_bytes(val, vl));
-	else if (eq_ci(name, nl, "return-path"))
-		set_once(&m->return_path, wt_json_bytes(val, vl));
-	else if (eq_ci(name, nl, "user-agent") || eq_ci(name, nl, "x-mailer"))
-		set_once(&m->user_agent, json_decoded(val, vl));
-	else if (eq_ci(name, nl, "content-type"))
-		set_once(&m->content_type, wt_json_bytes(val, vl));
+		for (i = 0; named[i]; i++) {
+			if (eq_ci(name, nl, named[i])) {
+				to = slot[i];
+				break;
+			}
+		}
+		if (keep || (to && !*to))
+			hv = is_structured(name, nl) ? wt_json_bytes(val, vl) : json_decoded(m, val, vl);
+		if (keep) {
+			json_t *h = json_object();
+			m->n_fields++;
+			m->kept_bytes += nl + vl;
+			json_object_set_new(h, "name", wt_json_bytes(name, nl));
+			json_object_set(h, "value", hv);
+			json_array_append_new(m->headers, h);
+			if (eq_ci(name, nl, "received"))
+				json_array_append(m->received, hv);
+		} else {
+			m->truncated = true;
+		}
+		if (to && !*to)
+			*to = json_incref(hv);
+		json_decref(hv);
+	}
 }
 
 static void imf_line(wt_imf_t *m, const uint8_t *l, size_t kl, size_t full,
@@ -1099,9 +1098,10 @@ done:
 wt_imf_t *
 wt_imf_new(void)
 {
-	wt_imf_t *m = calloc(1, sizeof *m);
+	wt_imf_t *m = malloc(sizeof *m);
 	if (!m)
 		return NULL;
+	memset(m, 0, offsetof(wt_imf_t, st));
 	m->headers = json_array();
 	m->received = json_array();
 	m->parts = json_array();
@@ -1196,13 +1196,14 @@ wt_imf_finish(wt_imf_t *m)
 	json_object_set_new(o, "return_path", or_null(m->return_path));
 	json_object_set_new(o, "user_agent", or_null(m->user_agent));
 	json_object_set_new(o, "content_type", or_null(m->content_type));
-	json_object_set_new(o, "received", json_deep_copy(m->received));
-	json_object_set_new(o, "headers", json_deep_copy(m->headers));
+	/* Shared, not copied: a finished parser never changes them again. */
+	json_object_set_new(o, "received", json_incref(m->received));
+	json_object_set_new(o, "headers", json_incref(m->headers));
 	json_object_set_new(o, "size", json_integer((json_int_t)m->off));
 	json_object_set_new(o, "header_size", json_integer((json_int_t)m->header_size));
 	body_size = m->off > m->header_size ? m->off - m->header_size : 0;
 	json_object_set_new(o, "body_size", json_integer((json_int_t)body_size));
-	json_object_set_new(o, "mime", json_deep_copy(m->parts));
+	json_object_set_new(o, "mime", json_incref(m->parts));
 	json_object_set_new(o, "truncated", json_boolean(m->truncated));
 	return o;
 }
@@ -1217,6 +1218,7 @@ wt_imf_free(wt_imf_t *m)
 	buf_free(&m->p_ct);
 	buf_free(&m->p_cte);
 	buf_free(&m->p_cd);
+	buf_free(&m->dec);
 	json_decref(m->headers);
 	json_decref(m->received);
 	json_decref(m->parts);
