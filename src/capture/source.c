@@ -244,6 +244,8 @@ wt_source_open(wt_ctx_t *ctx, const char *path, wt_source_t **out)
 	under = is_stdin ? stdin : fopen(path, "rb");
 	if (!under)
 		return fault(ctx, name, NULL, 0, WT_EXIT_OPEN, "cannot open", strerror(errno));
+	if (!is_stdin)
+		setvbuf(under, NULL, _IOFBF, READ_BUFFER); /* before any read */
 	if (fstat(fileno(under), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(under);
 		return fault(ctx, name, NULL, 0, WT_EXIT_OPEN, "is a directory, not a capture file", NULL);
@@ -263,16 +265,23 @@ wt_source_open(wt_ctx_t *ctx, const char *path, wt_source_t **out)
 			fclose(under);
 		return WT_EXIT_INTERNAL;
 	}
-	pre->under = under;
-	memcpy(pre->pre, magic, got);
-	pre->pre_len = got;
-	f = fopencookie(pre, "r", io);
-	if (!f) {
-		prefixed_close(pre);
-		free(s);
-		return WT_EXIT_INTERNAL;
+	if (!is_stdin && fseek(under, 0, SEEK_SET) == 0) {
+		/* A file: read it directly from its start again (one copy
+		 * less than through the prefixed stream). */
+		free(pre);
+		f = under;
+	} else {
+		pre->under = under;
+		memcpy(pre->pre, magic, got);
+		pre->pre_len = got;
+		f = fopencookie(pre, "r", io);
+		if (!f) {
+			prefixed_close(pre);
+			free(s);
+			return WT_EXIT_INTERNAL;
+		}
+		setvbuf(f, NULL, _IOFBF, READ_BUFFER);
 	}
-	setvbuf(f, NULL, _IOFBF, READ_BUFFER);
 	s->ctx = ctx;
 	s->name = name;
 	s->f = f;
