@@ -36,6 +36,7 @@
 #define SMTP_EXT_CAP 64            /* extensions kept */
 #define SMTP_REPLY_LINES_CAP 100   /* lines of one reply kept for EHLO */
 #define SMTP_WARN_CAP 20           /* warning records per connection */
+#define SMTP_ENH_MAX 9             /* "c.sss.ddd" (RFC 3463) */
 
 #define REDACTED "[REDACTED]"
 
@@ -70,6 +71,28 @@ typedef struct smtp_pending {
 	bool last;      /* BDAT ... LAST */
 } smtp_pending_t;
 
+/*
+ * One line of the dialogue, kept compact while the connection lasts (a
+ * busy capture has thousands of connections open at once); its JSON is
+ * made when the record is.  The text is in smtp_t.dtext.
+ */
+typedef struct smtp_line {
+	uint64_t frame;
+	uint32_t off;          /* of the text in dtext */
+	uint16_t len;          /* at most SMTP_TEXT_CAP */
+	int16_t code;          /* reply code, -1: none */
+	uint8_t from_server;
+	uint8_t sasl;          /* a SASL response, not a command */
+	uint8_t enh_len;       /* 0: no enhanced status code */
+	char enh[SMTP_ENH_MAX];
+} smtp_line_t;
+
+/* A growable byte buffer. */
+typedef struct smtp_buf {
+	uint8_t *p;
+	size_t len, cap;
+} smtp_buf_t;
+
 typedef struct smtp {
 	wt_ctx_t *ctx;
 	wt_flow_info_t fi;
@@ -94,7 +117,11 @@ typedef struct smtp {
 
 	/* server side */
 	bool greeted;
-	json_t *reply_lines;   /* texts of the reply being read (capped) */
+	/* texts of the lines of the reply being read (capped), after "NNN-" */
+	smtp_buf_t rl_text;
+	uint32_t rl_off[SMTP_REPLY_LINES_CAP];
+	uint16_t rl_len[SMTP_REPLY_LINES_CAP];
+	size_t rl_n;
 	int reply_code;
 
 	/* the queue of commands awaiting replies (a ring) */
@@ -111,7 +138,9 @@ typedef struct smtp {
 	json_t *auth;
 	json_t *transactions;
 	json_t *tx;            /* current transaction (borrowed) */
-	json_t *dialogue;
+	smtp_line_t *dlg;      /* the dialogue */
+	size_t dlg_n, dlg_cap;
+	smtp_buf_t dtext;      /* its texts */
 	uint64_t dialogue_dropped;
 	uint64_t warnings;
 	uint64_t gaps, gap_bytes;
@@ -231,36 +260,115 @@ b64_decode(wt_cursor_t c, uint8_t *out, size_t cap)
 
 /* ---- the record's parts --------------------------------------------------- */
 
-/* Returns the entry (borrowed), or NULL past the cap. */
-static json_t *
-dialogue_add(smtp_t *s, const wt_pkt_t *pkt, wt_dir_t dir, json_t *text,
-	     int code, json_t *enhanced)
+/* Appends bytes; false when out of memory. */
+static bool
+buf_add(smtp_buf_t *b, const uint8_t *p, size_t n)
 {
-	json_t *e;
-	if (json_array_size(s->dialogue) >= SMTP_DIALOGUE_CAP) {
-		s->dialogue_dropped++;
-		json_decref(text);
-		json_decref(enhanced);
-		return NULL;
+	if (b->cap - b->len < n) {
+		size_t nc = b->cap ? b->cap : 256;
+		uint8_t *q;
+		while (nc - b->len < n)
+			nc *= 2;
+		q = realloc(b->p, nc);
+		if (!q)
+			return false;
+		b->p = q;
+		b->cap = nc;
 	}
-	e = json_object();
-	json_object_set_new(e, "frame", json_integer((json_int_t)pkt->frame));
-	json_object_set_new(e, "from", json_string(dir == WT_TO_SERVER ? "client" : "server"));
-	json_object_set_new(e, "text", text);
-	if (code >= 0)
-		json_object_set_new(e, "code", json_integer(code));
-	if (enhanced)
-		json_object_set_new(e, "enhanced", enhanced);
-	json_array_append_new(s->dialogue, e);
-	return e;
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return true;
 }
 
-static json_t *
+/* The text of a line as kept: at most SMTP_TEXT_CAP bytes. */
+static wt_cursor_t
 line_text(const wt_cursor_t *line)
 {
 	size_t n = wt_cur_left(line);
-	const uint8_t *p = line->base ? line->base + line->off : (const uint8_t *)"";
-	return wt_json_bytes(p, n > SMTP_TEXT_CAP ? SMTP_TEXT_CAP : n);
+	wt_cursor_t t = *line;
+	return wt_cur_sub(&t, n > SMTP_TEXT_CAP ? SMTP_TEXT_CAP : n);
+}
+
+static wt_cursor_t
+str_text(const char *s)
+{
+	return wt_cur_make((const uint8_t *)s, strlen(s));
+}
+
+static json_t *
+text_json(const uint8_t *p, size_t n)
+{
+	return wt_json_bytes(n ? p : (const uint8_t *)"", n);
+}
+
+/* Returns the entry (valid until the next one), or NULL past the cap. */
+static smtp_line_t *
+dialogue_add(smtp_t *s, const wt_pkt_t *pkt, wt_dir_t dir, wt_cursor_t text,
+	     int code, const wt_cursor_t *enhanced)
+{
+	smtp_line_t *e;
+	size_t n = wt_cur_left(&text);
+	const uint8_t *p = wt_cur_peek(&text, n);
+	if (s->dlg_n >= SMTP_DIALOGUE_CAP) {
+		s->dialogue_dropped++;
+		return NULL;
+	}
+	if (s->dlg_n == s->dlg_cap) {
+		size_t nc = s->dlg_cap ? s->dlg_cap * 2 : 16;
+		smtp_line_t *t = realloc(s->dlg, nc * sizeof *t);
+		if (!t)
+			return NULL;
+		s->dlg = t;
+		s->dlg_cap = nc;
+	}
+	if (n > SMTP_TEXT_CAP)
+		n = SMTP_TEXT_CAP;
+	if (!buf_add(&s->dtext, p, n))
+		return NULL;
+	e = &s->dlg[s->dlg_n++];
+	memset(e, 0, sizeof *e);
+	e->frame = pkt->frame;
+	e->off = (uint32_t)(s->dtext.len - n);
+	e->len = (uint16_t)n;
+	e->code = (int16_t)(code >= 0 ? code : -1);
+	e->from_server = dir != WT_TO_SERVER;
+	if (enhanced) {
+		size_t k = wt_cur_left(enhanced);
+		if (k > sizeof e->enh)
+			k = sizeof e->enh;
+		memcpy(e->enh, wt_cur_peek(enhanced, k), k);
+		e->enh_len = (uint8_t)k;
+	}
+	return e;
+}
+
+/* The dialogue as the record has it: [{"frame","from","text","code",
+ * "enhanced","sasl"}...]. */
+static json_t *
+dialogue_json(smtp_t *s)
+{
+	json_t *a = json_array(), *who[2];
+	size_t i;
+	who[0] = json_string("client");
+	who[1] = json_string("server");
+	for (i = 0; i < s->dlg_n; i++) {
+		const smtp_line_t *l = &s->dlg[i];
+		json_t *e = json_object();
+		json_object_set_new(e, "frame", json_integer((json_int_t)l->frame));
+		json_object_set(e, "from", who[l->from_server]);
+		json_object_set_new(e, "text", text_json(s->dtext.p + l->off, l->len));
+		if (l->code >= 0)
+			json_object_set_new(e, "code", json_integer(l->code));
+		if (l->enh_len)
+			json_object_set_new(e, "enhanced", text_json((const uint8_t *)l->enh, l->enh_len));
+		if (l->sasl)
+			json_object_set_new(e, "sasl", json_true());
+		json_array_append_new(a, e);
+	}
+	json_decref(who[0]);
+	json_decref(who[1]);
+	return a;
 }
 
 static json_t *
@@ -610,16 +718,13 @@ do_auth_cmd(smtp_t *s, const wt_pkt_t *pkt, wt_cursor_t line, wt_cursor_t *args)
 		auth_response(s, ir, 0);
 		s->auth_step = 1;
 		if (s->show_secrets) {
-			dialogue_add(s, pkt, WT_TO_SERVER,
-				     line_text(&line),
-				     -1, NULL);
+			dialogue_add(s, pkt, WT_TO_SERVER, line, -1, NULL);
 		} else {
 			snprintf(text, sizeof text, "AUTH %s %s", s->auth_mech, REDACTED);
-			dialogue_add(s, pkt, WT_TO_SERVER, json_string(text), -1, NULL);
+			dialogue_add(s, pkt, WT_TO_SERVER, str_text(text), -1, NULL);
 		}
 	} else {
-		dialogue_add(s, pkt, WT_TO_SERVER,
-			     line_text(&line), -1, NULL);
+		dialogue_add(s, pkt, WT_TO_SERVER, line, -1, NULL);
 	}
 	q_push(s, pkt, V_AUTH, NULL, NULL, NULL, false);
 }
@@ -639,7 +744,7 @@ do_command(smtp_t *s, const wt_pkt_t *pkt, wt_cursor_t line)
 	}
 	if (v != V_UNKNOWN)
 		s->any_command = true;
-	dialogue_add(s, pkt, WT_TO_SERVER, line_text(&line), -1, NULL);
+	dialogue_add(s, pkt, WT_TO_SERVER, line, -1, NULL);
 
 	switch (v) {
 	case V_HELO:
@@ -736,12 +841,12 @@ do_command(smtp_t *s, const wt_pkt_t *pkt, wt_cursor_t line)
 static void
 do_auth_line(smtp_t *s, const wt_pkt_t *pkt, wt_cursor_t line)
 {
-	json_t *e;
+	smtp_line_t *e;
 	if (wt_cur_left(&line) == 1 && *wt_cur_peek(&line, 1) == '*') {
 		/* RFC 4954 §4: the client cancels */
-		e = dialogue_add(s, pkt, WT_TO_SERVER, json_string("*"), -1, NULL);
+		e = dialogue_add(s, pkt, WT_TO_SERVER, str_text("*"), -1, NULL);
 		if (e)
-			json_object_set_new(e, "sasl", json_true());
+			e->sasl = 1;
 		return;
 	}
 	{
@@ -766,48 +871,66 @@ do_auth_line(smtp_t *s, const wt_pkt_t *pkt, wt_cursor_t line)
 	auth_response(s, line, s->auth_step);
 	s->auth_step++;
 	e = dialogue_add(s, pkt, WT_TO_SERVER,
-			 s->show_secrets ? line_text(&line) : json_string(REDACTED), -1, NULL);
+			 s->show_secrets ? line : str_text(REDACTED), -1, NULL);
 	if (e) /* a SASL response, not a command */
-		json_object_set_new(e, "sasl", json_true());
+		e->sasl = 1;
 }
 
 /* ---- replies -------------------------------------------------------------- */
 
-/* RFC 3463 enhanced status code "c.sss.ddd" at the start of the text. */
-static json_t *
-enhanced_code(wt_cursor_t *t, int code)
+/* RFC 3463 enhanced status code "c.sss.ddd" at the start of the text;
+ * false when there is none. */
+static bool
+enhanced_code(wt_cursor_t *t, int code, wt_cursor_t *out)
 {
 	wt_cursor_t c = *t, w = cur_word(&c);
 	size_t n = wt_cur_left(&w), i, dots = 0, run = 0;
 	const uint8_t *p = wt_cur_peek(&w, n);
 	if (!p || n < 5 || n > 9 || code / 100 == 3)
-		return NULL; /* RFC 3463 §2: class 2, 4 or 5 only */
+		return false; /* RFC 3463 §2: class 2, 4 or 5 only */
 	if (p[0] != '0' + code / 100 || p[1] != '.')
-		return NULL;
+		return false;
 	for (i = 1; i < n; i++) {
 		if (p[i] == '.') {
 			if (run == 0 && i > 1)
-				return NULL;
+				return false;
 			dots++;
 			run = 0;
 		} else if (is_digit(p[i]) && run < 3) {
 			run++;
 		} else {
-			return NULL;
+			return false;
 		}
 	}
 	if (dots != 2 || run == 0)
-		return NULL;
+		return false;
+	*out = w;
 	*t = c;
 	cur_skip_sp(t);
-	return wt_json_bytes(p, n);
+	return true;
 }
 
 static void
-ext_add(smtp_t *s, json_t *text)
+ext_add(smtp_t *s, size_t line)
 {
 	if (json_array_size(s->extensions) < SMTP_EXT_CAP)
-		json_array_append(s->extensions, text);
+		json_array_append_new(s->extensions,
+				      text_json(s->rl_text.p + s->rl_off[line], s->rl_len[line]));
+}
+
+/* The text of the last line of the reply (new), or NULL. */
+static json_t *
+reply_text(smtp_t *s)
+{
+	size_t i = s->rl_n - 1;
+	return s->rl_n ? text_json(s->rl_text.p + s->rl_off[i], s->rl_len[i]) : NULL;
+}
+
+static void
+reply_clear(smtp_t *s)
+{
+	s->rl_n = 0;
+	s->rl_text.len = 0;
 }
 
 /* A reply is complete (its last line was "NNN " or "NNN"): match it. */
@@ -815,8 +938,7 @@ static void
 reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 {
 	smtp_pending_t *e = q_front(s);
-	json_t *last_text = json_array_size(s->reply_lines)
-		? json_array_get(s->reply_lines, json_array_size(s->reply_lines) - 1) : NULL;
+	json_t *last_text;
 	size_t i;
 
 	if (!s->greeted && (!e || code == 220 || code == 554)) {
@@ -835,8 +957,8 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 			  "its end was not captured", code);
 		if (s->msg_tx) {
 			json_object_set_new(s->msg_tx, "reply_code", json_integer(code));
-			if (last_text)
-				json_object_set(s->msg_tx, "reply_text", last_text);
+			if ((last_text = reply_text(s)) != NULL)
+				json_object_set_new(s->msg_tx, "reply_text", last_text);
 		}
 		s->data_gap = true;
 		msg_end(s, pkt, false);
@@ -860,8 +982,8 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 		if (code / 100 == 2) {
 			s->esmtp = true;
 			json_array_clear(s->extensions);
-			for (i = 1; i < json_array_size(s->reply_lines); i++)
-				ext_add(s, json_array_get(s->reply_lines, i));
+			for (i = 1; i < s->rl_n; i++)
+				ext_add(s, i);
 		}
 		break;
 	case V_MAIL:
@@ -878,8 +1000,8 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 			json_t *r = json_object();
 			json_object_set(r, "address", e->addr);
 			json_object_set_new(r, "code", json_integer(code));
-			if (last_text)
-				json_object_set(r, "text", last_text);
+			if ((last_text = reply_text(s)) != NULL)
+				json_object_set_new(r, "text", last_text);
 			if (json_array_size(json_object_get(e->tx, "rejected_rcpt")) < SMTP_RCPT_CAP)
 				json_array_append_new(json_object_get(e->tx, "rejected_rcpt"), r);
 			else
@@ -898,8 +1020,8 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 			}
 		} else if (e->tx) {
 			json_object_set_new(e->tx, "reply_code", json_integer(code));
-			if (last_text)
-				json_object_set(e->tx, "reply_text", last_text);
+			if ((last_text = reply_text(s)) != NULL)
+				json_object_set_new(e->tx, "reply_text", last_text);
 		}
 		break;
 	case V_DATA_END:
@@ -908,8 +1030,8 @@ reply_done(smtp_t *s, const wt_pkt_t *pkt, int code)
 			return; /* the 354 of a DATA whose message we already read */
 		if (e->tx && (e->verb == V_DATA_END || e->last || code / 100 != 2)) {
 			json_object_set_new(e->tx, "reply_code", json_integer(code));
-			if (last_text)
-				json_object_set(e->tx, "reply_text", last_text);
+			if ((last_text = reply_text(s)) != NULL)
+				json_object_set_new(e->tx, "reply_text", last_text);
 		}
 		break;
 	case V_STARTTLS:
@@ -934,15 +1056,14 @@ static void
 do_reply_line(smtp_t *s, const wt_pkt_t *pkt, wt_cursor_t line)
 {
 	const uint8_t *p = wt_cur_peek(&line, 3);
-	wt_cursor_t text = line;
-	json_t *enh;
+	wt_cursor_t text = line, enh;
 	int code;
 	bool more = false;
 
 	if (!p || !is_digit(p[0]) || !is_digit(p[1]) || !is_digit(p[2]) ||
 	    p[0] < '2' || p[0] > '5') {
 		SMTP_WARN(s, pkt, "SMTP_BAD_REPLY", "server line is not a reply");
-		dialogue_add(s, pkt, WT_TO_CLIENT, line_text(&line), -1, NULL);
+		dialogue_add(s, pkt, WT_TO_CLIENT, line, -1, NULL);
 		return;
 	}
 	code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
@@ -952,22 +1073,27 @@ do_reply_line(smtp_t *s, const wt_pkt_t *pkt, wt_cursor_t line)
 		more = true;
 	if (p && (p[0] == '-' || p[0] == ' '))
 		wt_cur_skip(&text, 1);
-	if (json_array_size(s->reply_lines) > 0 && code != s->reply_code)
+	if (s->rl_n > 0 && code != s->reply_code)
 		SMTP_WARN(s, pkt, "SMTP_REPLY_CODE_CHANGED",
 			  "multi-line reply changes its code from %d to %d",
 			  s->reply_code, code);
 	s->reply_code = code;
-	enh = enhanced_code(&text, code);
-	dialogue_add(s, pkt, WT_TO_CLIENT, line_text(&line), code, enh);
-	if (json_array_size(s->reply_lines) < SMTP_REPLY_LINES_CAP) {
+	dialogue_add(s, pkt, WT_TO_CLIENT, line, code,
+		     enhanced_code(&text, code, &enh) ? &enh : NULL);
+	if (s->rl_n < SMTP_REPLY_LINES_CAP) {
 		/* extension lines keep the whole text after "250-" */
 		wt_cursor_t t = line;
 		wt_cur_skip(&t, wt_cur_left(&t) >= 4 ? 4 : 3);
-		json_array_append_new(s->reply_lines, line_text(&t));
+		t = line_text(&t);
+		if (buf_add(&s->rl_text, wt_cur_peek(&t, wt_cur_left(&t)), wt_cur_left(&t))) {
+			s->rl_off[s->rl_n] = (uint32_t)(s->rl_text.len - wt_cur_left(&t));
+			s->rl_len[s->rl_n] = (uint16_t)wt_cur_left(&t);
+			s->rl_n++;
+		}
 	}
 	if (!more) {
 		reply_done(s, pkt, code);
-		json_array_clear(s->reply_lines);
+		reply_clear(s);
 	}
 }
 
@@ -1078,8 +1204,6 @@ smtp_open(wt_ctx_t *ctx, const wt_flow_info_t *fi)
 	s->show_secrets = wt_ctx_options(ctx)->show_secrets != 0;
 	s->extensions = json_array();
 	s->transactions = json_array();
-	s->dialogue = json_array();
-	s->reply_lines = json_array();
 	/* SMTP over implicit TLS (RFC 8314 §3.3): nothing to read as text */
 	if (fi->server.port == 465) {
 		s->tls = true;
@@ -1306,7 +1430,7 @@ smtp_gap(void *st, wt_dir_t dir, uint64_t n, const wt_pkt_t *pkt)
 	s->resync[dir] = true;
 	s->discard[dir] = false;
 	if (dir == WT_TO_CLIENT)
-		json_array_clear(s->reply_lines);
+		reply_clear(s);
 }
 
 static json_t *
@@ -1359,7 +1483,7 @@ smtp_close(void *st, wt_end_t why, const wt_pkt_t *last)
 	}
 	json_object_set_new(rec, "auth", s->auth ? json_incref(s->auth) : json_null());
 	json_object_set_new(rec, "transactions", json_incref(s->transactions));
-	json_object_set_new(rec, "dialogue", json_incref(s->dialogue));
+	json_object_set_new(rec, "dialogue", dialogue_json(s));
 	json_object_set_new(rec, "dialogue_dropped", json_integer((json_int_t)s->dialogue_dropped));
 	json_object_set_new(rec, "unknown_commands", json_integer((json_int_t)s->unknown_commands));
 	json_object_set_new(rec, "unanswered", json_integer((json_int_t)s->q_len));
@@ -1374,8 +1498,9 @@ smtp_close(void *st, wt_end_t why, const wt_pkt_t *last)
 	json_decref(s->extensions);
 	json_decref(s->auth);
 	json_decref(s->transactions);
-	json_decref(s->dialogue);
-	json_decref(s->reply_lines);
+	free(s->dlg);
+	free(s->dtext.p);
+	free(s->rl_text.p);
 	free(s);
 }
 
