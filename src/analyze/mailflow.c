@@ -54,9 +54,10 @@
 #define MF_DNS_WINDOW 60.0  /* a lookup this old still explains a connection */
 #define MF_MIN_SCORE 5      /* matching without a Message-ID */
 
-/* A recent MX/A/AAAA lookup, kept as the hop it may become. */
+/* A recent MX/A/AAAA lookup: its record, made into a hop only when a
+ * connection uses it (most lookups explain no mail). */
 struct mf_lookup {
-	json_t *hop;       /* {"protocol":"dns", ...}; NULL when the slot is free */
+	json_t *rec;       /* the "dns" record (shared); NULL when the slot is free */
 	char client[48];   /* querier's address */
 	char qtype[8];
 	char qname[256];
@@ -161,11 +162,15 @@ jint(json_t *o, const char *k, json_int_t dflt)
 	return json_is_integer(v) ? json_integer_value(v) : dflt;
 }
 
+/* A field for a hop: records are not changed once emitted, so a number or
+ * a string is shared; objects and arrays are copied. */
 static json_t *
 jcopy(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
-	return v ? json_deep_copy(v) : json_null();
+	if (!v)
+		return json_null();
+	return json_is_object(v) || json_is_array(v) ? json_deep_copy(v) : json_incref(v);
 }
 
 static double
@@ -212,8 +217,67 @@ is_2xx(json_t *code)
 static void
 lookup_clear(struct mf_lookup *l)
 {
-	json_decref(l->hop);
+	json_decref(l->rec);
 	memset(l, 0, sizeof *l);
+}
+
+/*
+ * The answers a lookup's hop lists: the records that answer the question
+ * (a CNAME chain leads to them; its targets are in the answer too), at
+ * most MF_MAX_ANSWERS.  Calls fn for each; stops when it returns true.
+ */
+static bool
+hop_answers(json_t *rec, const char *qtype, bool (*fn)(json_t *a, const char *t,
+	    const char *d, void *u), void *u)
+{
+	size_t i, kept = 0;
+	json_t *a;
+	json_array_foreach(json_object_get(rec, "answers"), i, a) {
+		const char *t = jstr(a, "type"), *d = jstr(a, "data");
+		if (!t || !d || kept >= MF_MAX_ANSWERS)
+			continue;
+		if (!strcmp(t, qtype) || !strcmp(t, "CNAME")) {
+			kept++;
+			if (fn(a, t, d, u))
+				return true;
+		}
+	}
+	return false;
+}
+
+static bool
+answer_json(json_t *a, const char *t, const char *d, void *u)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "name", jcopy(a, "name"));
+	json_object_set_new(e, "type", json_string(t));
+	json_object_set_new(e, "data", json_string(d));
+	json_array_append_new(u, e);
+	return false;
+}
+
+/* The hop a lookup becomes. */
+static json_t *
+lookup_hop(const struct mf_lookup *l)
+{
+	json_t *rec = l->rec, *hop = json_object(), *ans = json_array();
+	json_object_set_new(hop, "protocol", json_string("dns"));
+	json_object_set_new(hop, "role", json_string(strcmp(l->qtype, "MX") ? "address-lookup" : "mx-lookup"));
+	json_object_set_new(hop, "client", jcopy(rec, "client"));
+	json_object_set_new(hop, "server", jcopy(rec, "server"));
+	json_object_set_new(hop, "first_frame", jcopy(rec, "query_frame"));
+	json_object_set_new(hop, "last_frame", jcopy(rec, "response_frame"));
+	json_object_set_new(hop, "ts", jcopy(rec, "ts"));
+	json_object_set_new(hop, "transport", jcopy(rec, "transport"));
+	json_object_set_new(hop, "qname", json_string(l->qname));
+	json_object_set_new(hop, "qtype", json_string(l->qtype));
+	json_object_set_new(hop, "rcode", jcopy(rec, "rcode"));
+	json_object_set_new(hop, "rd", json_boolean(json_is_true(json_object_get(
+		json_object_get(rec, "query_flags"), "rd"))));
+	hop_answers(rec, l->qtype, answer_json, ans);
+	json_object_set_new(hop, "answers", ans);
+	json_object_set_new(hop, "rtt", jcopy(rec, "rtt"));
+	return hop;
 }
 
 /*
@@ -226,9 +290,7 @@ observe_dns(struct wt_mailflow *m, json_t *rec)
 {
 	const char *qtype = jstr(rec, "qtype"), *qname = jstr(rec, "qname");
 	const char *cip = jstr(json_object_get(rec, "client"), "ip");
-	json_t *hop, *ans, *a;
 	struct mf_lookup *l;
-	size_t i;
 
 	if (!qtype || !qname || !cip)
 		return;
@@ -236,42 +298,11 @@ observe_dns(struct wt_mailflow *m, json_t *rec)
 		return;
 	if (!json_is_integer(json_object_get(rec, "response_frame")))
 		return; /* unanswered: it explains no connection */
-	hop = json_object();
-	json_object_set_new(hop, "protocol", json_string("dns"));
-	json_object_set_new(hop, "role", json_string(strcmp(qtype, "MX") ? "address-lookup" : "mx-lookup"));
-	json_object_set_new(hop, "client", jcopy(rec, "client"));
-	json_object_set_new(hop, "server", jcopy(rec, "server"));
-	json_object_set_new(hop, "first_frame", jcopy(rec, "query_frame"));
-	json_object_set_new(hop, "last_frame", jcopy(rec, "response_frame"));
-	json_object_set_new(hop, "ts", jcopy(rec, "ts"));
-	json_object_set_new(hop, "transport", jcopy(rec, "transport"));
-	json_object_set_new(hop, "qname", json_string(qname));
-	json_object_set_new(hop, "qtype", json_string(qtype));
-	json_object_set_new(hop, "rcode", jcopy(rec, "rcode"));
-	json_object_set_new(hop, "rd", json_boolean(json_is_true(json_object_get(
-		json_object_get(rec, "query_flags"), "rd"))));
-	ans = json_array();
-	json_array_foreach(json_object_get(rec, "answers"), i, a) {
-		const char *t = jstr(a, "type"), *d = jstr(a, "data");
-		if (!t || !d || json_array_size(ans) >= MF_MAX_ANSWERS)
-			continue;
-		/* Only the records that answer the question (a CNAME chain
-		 * leads to them; its targets are in the answer too). */
-		if (!strcmp(t, qtype) || !strcmp(t, "CNAME")) {
-			json_t *e = json_object();
-			json_object_set_new(e, "name", jcopy(a, "name"));
-			json_object_set_new(e, "type", json_string(t));
-			json_object_set_new(e, "data", json_string(d));
-			json_array_append_new(ans, e);
-		}
-	}
-	json_object_set_new(hop, "answers", ans);
-	json_object_set_new(hop, "rtt", jcopy(rec, "rtt"));
 
 	l = &m->ring[m->ring_next];
 	m->ring_next = (m->ring_next + 1) % MF_DNS_RING;
 	lookup_clear(l);
-	l->hop = hop;
+	l->rec = json_incref(rec);
 	snprintf(l->client, sizeof l->client, "%s", cip);
 	snprintf(l->qtype, sizeof l->qtype, "%s", qtype);
 	snprintf(l->qname, sizeof l->qname, "%s", qname);
@@ -279,25 +310,31 @@ observe_dns(struct wt_mailflow *m, json_t *rec)
 	l->used_stream = -1;
 }
 
+struct answer_want {
+	const char *type, *data_or_name;
+};
+
 static bool
-answers_have(json_t *hop, const char *type, const char *data_or_name)
+answer_is(json_t *a, const char *t, const char *d, void *u)
 {
-	size_t i;
-	json_t *a;
-	json_array_foreach(json_object_get(hop, "answers"), i, a) {
-		const char *t = jstr(a, "type"), *d = jstr(a, "data");
-		if (!t || !d || strcmp(t, type))
-			continue;
-		if (!strcmp(type, "MX")) {
-			/* "10 mail.b.example": compare the exchange. */
-			const char *sp = strchr(d, ' ');
-			if (sp && str_ieq(sp + 1, data_or_name))
-				return true;
-		} else if (str_ieq(d, data_or_name)) {
-			return true;
-		}
+	const struct answer_want *w = u;
+	(void)a;
+	if (strcmp(t, w->type))
+		return false;
+	if (!strcmp(w->type, "MX")) {
+		/* "10 mail.b.example": compare the exchange. */
+		const char *sp = strchr(d, ' ');
+		return sp && str_ieq(sp + 1, w->data_or_name);
 	}
-	return false;
+	return str_ieq(d, w->data_or_name);
+}
+
+/* Does the lookup's hop list an answer of this type with this data? */
+static bool
+answers_have(const struct mf_lookup *l, const char *type, const char *data_or_name)
+{
+	struct answer_want w = { type, data_or_name };
+	return hop_answers(l->rec, l->qtype, answer_is, &w);
 }
 
 /*
@@ -314,13 +351,13 @@ find_address_lookup(struct wt_mailflow *m, const char *client, const char *serve
 	size_t i;
 	for (i = 0; i < MF_DNS_RING; i++) {
 		struct mf_lookup *l = &m->ring[i];
-		if (!l->hop || strcmp(l->qtype, "MX") == 0 || strcmp(l->client, client))
+		if (!l->rec || strcmp(l->qtype, "MX") == 0 || strcmp(l->client, client))
 			continue;
 		if (l->ts > ts || ts - l->ts > MF_DNS_WINDOW)
 			continue;
 		if (l->used_stream >= 0 && l->used_stream != stream)
 			continue;
-		if (!answers_have(l->hop, l->qtype, server))
+		if (!answers_have(l, l->qtype, server))
 			continue;
 		if (!best || l->ts > best->ts)
 			best = l;
@@ -338,7 +375,7 @@ find_mx_lookup(struct wt_mailflow *m, const char *client, json_t *domains,
 	size_t i;
 	for (i = 0; i < MF_DNS_RING; i++) {
 		struct mf_lookup *l = &m->ring[i];
-		if (!l->hop || strcmp(l->qtype, "MX") || strcmp(l->client, client))
+		if (!l->rec || strcmp(l->qtype, "MX") || strcmp(l->client, client))
 			continue;
 		if (l->ts > ts || ts - l->ts > MF_DNS_WINDOW)
 			continue;
@@ -346,7 +383,7 @@ find_mx_lookup(struct wt_mailflow *m, const char *client, json_t *domains,
 			continue;
 		if (!array_has_str(domains, l->qname))
 			continue;
-		if (exchange && !answers_have(l->hop, "MX", exchange))
+		if (exchange && !answers_have(l, "MX", exchange))
 			continue;
 		if (!best || l->ts > best->ts)
 			best = l;
@@ -709,11 +746,11 @@ attach_lookups(struct wt_mailflow *m, struct mf_flow *f, json_t *hop, int64_t st
 	 * still the server's way to its peer: keep it. */
 	if (mx) {
 		mx->used_stream = stream;
-		flow_add_hop(m, f, json_deep_copy(mx->hop));
+		flow_add_hop(m, f, lookup_hop(mx));
 	}
 	if (a) {
 		a->used_stream = stream;
-		flow_add_hop(m, f, json_deep_copy(a->hop));
+		flow_add_hop(m, f, lookup_hop(a));
 	}
 }
 
