@@ -113,6 +113,17 @@ typedef struct imap_out {
 	json_t *mailbox; /* borrowed from "mailboxes" (SELECT/EXAMINE) */
 } imap_out_t;
 
+/*
+ * One line of the dialogue, kept compact while the connection lasts; its
+ * JSON is made with the record.  The text is in the connection's dtext.
+ */
+typedef struct imap_line {
+	uint64_t frame;
+	uint32_t off, len;
+	bool from_server;
+	bool truncated;
+} imap_line_t;
+
 typedef struct imap {
 	wt_ctx_t *ctx;
 	wt_flow_info_t fi;
@@ -146,7 +157,10 @@ typedef struct imap {
 	uint64_t auth_attempts;
 	json_t *selected; /* borrowed: the mailbox selected last */
 
-	json_t *dialogue;
+	imap_line_t *dlg;     /* the dialogue */
+	size_t dlg_n, dlg_cap;
+	uint8_t *dtext;       /* its texts */
+	size_t dtext_len, dtext_cap;
 	json_t *commands;
 	json_t *messages;
 	json_t *mailboxes;
@@ -517,12 +531,71 @@ unit_reset(imap_unit_t *u)
 
 /* ---- records ---- */
 
+/* Appends a dialogue entry; false when out of memory. */
+static bool
+dlg_push(imap_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const uint8_t *p, size_t n,
+	 bool truncated)
+{
+	imap_line_t *e;
+	if (s->dlg_n == s->dlg_cap) {
+		size_t nc = s->dlg_cap ? s->dlg_cap * 2 : 16;
+		imap_line_t *q = realloc(s->dlg, nc * sizeof *q);
+		if (!q)
+			return false;
+		s->dlg = q;
+		s->dlg_cap = nc;
+	}
+	if (s->dtext_cap - s->dtext_len < n) {
+		size_t nc = s->dtext_cap ? s->dtext_cap : 256;
+		uint8_t *q;
+		while (nc - s->dtext_len < n)
+			nc *= 2;
+		q = realloc(s->dtext, nc);
+		if (!q)
+			return false;
+		s->dtext = q;
+		s->dtext_cap = nc;
+	}
+	if (n)
+		memcpy(s->dtext + s->dtext_len, p, n);
+	e = &s->dlg[s->dlg_n++];
+	e->frame = pkt->frame;
+	e->off = (uint32_t)s->dtext_len;
+	e->len = (uint32_t)n;
+	e->from_server = dir != WT_TO_SERVER;
+	e->truncated = truncated;
+	s->dtext_len += n;
+	return true;
+}
+
+/* The dialogue as the record has it: [{"frame","from","text","truncated"}...]. */
+static json_t *
+dialogue_json(const imap_t *s)
+{
+	json_t *a = json_array(), *who[2];
+	size_t i;
+	who[0] = json_string("client");
+	who[1] = json_string("server");
+	for (i = 0; i < s->dlg_n; i++) {
+		const imap_line_t *l = &s->dlg[i];
+		json_t *e = json_object();
+		json_object_set_new(e, "frame", json_integer((json_int_t)l->frame));
+		json_object_set(e, "from", who[l->from_server]);
+		json_object_set_new(e, "text", wt_json_bytes(l->len ? s->dtext + l->off : (const uint8_t *)"", l->len));
+		if (l->truncated)
+			json_object_set_new(e, "truncated", json_true());
+		json_array_append_new(a, e);
+	}
+	json_decref(who[0]);
+	json_decref(who[1]);
+	return a;
+}
+
 static void
 dialogue_add(imap_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const char *text,
 	     bool truncated)
 {
-	json_t *e;
-	if (json_array_size(s->dialogue) >= IMAP_MAX_DIALOGUE) {
+	if (s->dlg_n >= IMAP_MAX_DIALOGUE) {
 		s->dialogue_dropped++;
 		if (!(s->warned & ONCE_DIALOGUE)) {
 			s->warned |= ONCE_DIALOGUE;
@@ -532,13 +605,7 @@ dialogue_add(imap_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const char *text,
 		}
 		return;
 	}
-	e = json_object();
-	json_object_set_new(e, "frame", json_integer((json_int_t)pkt->frame));
-	json_object_set_new(e, "from", json_string(dir_name(dir)));
-	json_object_set_new(e, "text", jstr(text));
-	if (truncated)
-		json_object_set_new(e, "truncated", json_true());
-	json_array_append_new(s->dialogue, e);
+	dlg_push(s, pkt, dir, (const uint8_t *)text, strlen(text), truncated);
 }
 
 static void
@@ -1424,14 +1491,11 @@ imap_open(wt_ctx_t *ctx, const wt_flow_info_t *fi)
 	s->implicit_tls = fi->server.port == 993;
 	s->stopped = s->implicit_tls;
 	s->last_frame = fi->first_frame;
-	s->dialogue = json_array();
 	s->commands = json_array();
 	s->messages = json_array();
 	s->mailboxes = json_array();
 	s->capabilities = json_array();
-	if (!s->dialogue || !s->commands || !s->messages || !s->mailboxes ||
-	    !s->capabilities) {
-		json_decref(s->dialogue);
+	if (!s->commands || !s->messages || !s->mailboxes || !s->capabilities) {
 		json_decref(s->commands);
 		json_decref(s->messages);
 		json_decref(s->mailboxes);
@@ -1633,7 +1697,7 @@ imap_record(imap_t *s)
 	json_object_set_new(r, "auth_attempts", json_integer((json_int_t)s->auth_attempts));
 	json_object_set_new(r, "capabilities", json_incref(s->capabilities));
 	json_object_set_new(r, "mailboxes", json_incref(s->mailboxes));
-	json_object_set_new(r, "dialogue", json_incref(s->dialogue));
+	json_object_set_new(r, "dialogue", dialogue_json(s));
 	json_object_set_new(r, "dialogue_dropped", json_integer((json_int_t)s->dialogue_dropped));
 	json_object_set_new(r, "commands", json_incref(s->commands));
 	json_object_set_new(r, "commands_dropped", json_integer((json_int_t)s->commands_dropped));
@@ -1676,7 +1740,8 @@ imap_close(void *st, wt_end_t why, const wt_pkt_t *last)
 	}
 	wt_emit(s->ctx, imap_record(s));
 	json_decref(s->auth);
-	json_decref(s->dialogue);
+	free(s->dlg);
+	free(s->dtext);
 	json_decref(s->commands);
 	json_decref(s->messages);
 	json_decref(s->mailboxes);

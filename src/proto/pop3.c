@@ -92,6 +92,17 @@ enum sasl_mech {
 	SASL_OAUTHBEARER
 };
 
+/*
+ * One line of the dialogue, kept compact while the connection lasts; its
+ * JSON is made with the record.  The text is in the connection's dtext.
+ */
+typedef struct pop3_line {
+	uint64_t frame;
+	uint32_t off, len;
+	bool from_server;
+	bool truncated;
+} pop3_line_t;
+
 typedef struct pop3 {
 	wt_ctx_t *ctx;
 	wt_flow_info_t fi;
@@ -126,7 +137,10 @@ typedef struct pop3 {
 	bool auth_pending;
 	uint64_t auth_attempts;
 
-	json_t *dialogue;
+	pop3_line_t *dlg;     /* the dialogue */
+	size_t dlg_n, dlg_cap;
+	uint8_t *dtext;       /* its texts */
+	size_t dtext_len, dtext_cap;
 	json_t *messages;
 	json_t *capabilities;
 	uint64_t dialogue_dropped;
@@ -323,12 +337,71 @@ auth_end(pop3_t *s, bool ok)
 	s->auth_pending = false;
 }
 
+/* Appends a dialogue entry; false when out of memory. */
+static bool
+dlg_push(pop3_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const uint8_t *p, size_t n,
+	 bool truncated)
+{
+	pop3_line_t *e;
+	if (s->dlg_n == s->dlg_cap) {
+		size_t nc = s->dlg_cap ? s->dlg_cap * 2 : 16;
+		pop3_line_t *q = realloc(s->dlg, nc * sizeof *q);
+		if (!q)
+			return false;
+		s->dlg = q;
+		s->dlg_cap = nc;
+	}
+	if (s->dtext_cap - s->dtext_len < n) {
+		size_t nc = s->dtext_cap ? s->dtext_cap : 256;
+		uint8_t *q;
+		while (nc - s->dtext_len < n)
+			nc *= 2;
+		q = realloc(s->dtext, nc);
+		if (!q)
+			return false;
+		s->dtext = q;
+		s->dtext_cap = nc;
+	}
+	if (n)
+		memcpy(s->dtext + s->dtext_len, p, n);
+	e = &s->dlg[s->dlg_n++];
+	e->frame = pkt->frame;
+	e->off = (uint32_t)s->dtext_len;
+	e->len = (uint32_t)n;
+	e->from_server = dir != WT_TO_SERVER;
+	e->truncated = truncated;
+	s->dtext_len += n;
+	return true;
+}
+
+/* The dialogue as the record has it: [{"frame","from","text","truncated"}...]. */
+static json_t *
+dialogue_json(const pop3_t *s)
+{
+	json_t *a = json_array(), *who[2];
+	size_t i;
+	who[0] = json_string("client");
+	who[1] = json_string("server");
+	for (i = 0; i < s->dlg_n; i++) {
+		const pop3_line_t *l = &s->dlg[i];
+		json_t *e = json_object();
+		json_object_set_new(e, "frame", json_integer((json_int_t)l->frame));
+		json_object_set(e, "from", who[l->from_server]);
+		json_object_set_new(e, "text", wt_json_bytes(l->len ? s->dtext + l->off : (const uint8_t *)"", l->len));
+		if (l->truncated)
+			json_object_set_new(e, "truncated", json_true());
+		json_array_append_new(a, e);
+	}
+	json_decref(who[0]);
+	json_decref(who[1]);
+	return a;
+}
+
 static void
-dialogue_add(pop3_t *s, const wt_pkt_t *pkt, wt_dir_t dir, json_t *text,
+dialogue_add(pop3_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const uint8_t *p, size_t n,
 	     bool truncated)
 {
-	json_t *e;
-	if (json_array_size(s->dialogue) >= POP3_MAX_DIALOGUE) {
+	if (s->dlg_n >= POP3_MAX_DIALOGUE) {
 		s->dialogue_dropped++;
 		if (!(s->warned & ONCE_DIALOGUE)) {
 			s->warned |= ONCE_DIALOGUE;
@@ -336,24 +409,17 @@ dialogue_add(pop3_t *s, const wt_pkt_t *pkt, wt_dir_t dir, json_t *text,
 				  "more than %d dialogue lines; the rest are counted, not kept",
 				  POP3_MAX_DIALOGUE);
 		}
-		json_decref(text);
 		return;
 	}
-	e = json_object();
-	json_object_set_new(e, "frame", json_integer((json_int_t)pkt->frame));
-	json_object_set_new(e, "from",
-			    json_string(dir == WT_TO_SERVER ? "client" : "server"));
-	json_object_set_new(e, "text", text);
-	if (truncated)
-		json_object_set_new(e, "truncated", json_true());
-	json_array_append_new(s->dialogue, e);
+	dlg_push(s, pkt, dir, p, n, truncated);
 }
 
 static void
 dialogue_line(pop3_t *s, const wt_pkt_t *pkt, wt_dir_t dir, wt_cursor_t line)
 {
-	dialogue_add(s, pkt, dir, cur_json(line, POP3_TEXT_CAP),
-		     wt_cur_left(&line) > POP3_TEXT_CAP);
+	size_t n = wt_cur_left(&line);
+	dialogue_add(s, pkt, dir, wt_cur_peek(&line, n), n < POP3_TEXT_CAP ? n : POP3_TEXT_CAP,
+		     n > POP3_TEXT_CAP);
 }
 
 /* "VERB [REDACTED]" or "VERB arg [REDACTED]" */
@@ -366,7 +432,7 @@ dialogue_redacted(pop3_t *s, const wt_pkt_t *pkt, const char *verb,
 		snprintf(buf, sizeof buf, "%s %s %s", verb, arg, REDACTED);
 	else
 		snprintf(buf, sizeof buf, "%s %s", verb, REDACTED);
-	dialogue_add(s, pkt, WT_TO_SERVER, json_string(buf), false);
+	dialogue_add(s, pkt, WT_TO_SERVER, (const uint8_t *)buf, strlen(buf), false);
 }
 
 /* ---- retrieved messages ---- */
@@ -580,7 +646,8 @@ client_line(pop3_t *s, wt_cursor_t line, const wt_pkt_t *pkt)
 		if (s->show_secrets)
 			dialogue_line(s, pkt, WT_TO_SERVER, line);
 		else
-			dialogue_add(s, pkt, WT_TO_SERVER, json_string(REDACTED), false);
+			dialogue_add(s, pkt, WT_TO_SERVER, (const uint8_t *)REDACTED,
+				     strlen(REDACTED), false);
 		return;
 	}
 
@@ -898,11 +965,9 @@ pop3_open(wt_ctx_t *ctx, const wt_flow_info_t *fi)
 	s->implicit_tls = fi->server.port == 995;
 	s->encrypted = s->implicit_tls;
 	s->last_frame = fi->first_frame;
-	s->dialogue = json_array();
 	s->messages = json_array();
 	s->capabilities = json_array();
-	if (!s->dialogue || !s->messages || !s->capabilities) {
-		json_decref(s->dialogue);
+	if (!s->messages || !s->capabilities) {
 		json_decref(s->messages);
 		json_decref(s->capabilities);
 		free(s);
@@ -1076,7 +1141,7 @@ pop3_record(pop3_t *s)
 	json_object_set_new(r, "auth", s->auth ? json_incref(s->auth) : json_null());
 	json_object_set_new(r, "auth_attempts", json_integer((json_int_t)s->auth_attempts));
 	json_object_set_new(r, "capabilities", json_incref(s->capabilities));
-	json_object_set_new(r, "dialogue", json_incref(s->dialogue));
+	json_object_set_new(r, "dialogue", dialogue_json(s));
 	json_object_set_new(r, "dialogue_dropped", json_integer((json_int_t)s->dialogue_dropped));
 	json_object_set_new(r, "messages", json_incref(s->messages));
 	json_object_set_new(r, "messages_dropped", json_integer((json_int_t)s->messages_dropped));
@@ -1096,7 +1161,8 @@ pop3_close(void *st, wt_end_t why, const wt_pkt_t *last)
 		msg_end(s, NULL, false); /* the connection ended inside it */
 	wt_emit(s->ctx, pop3_record(s));
 	json_decref(s->auth);
-	json_decref(s->dialogue);
+	free(s->dlg);
+	free(s->dtext);
 	json_decref(s->messages);
 	json_decref(s->capabilities);
 	free(s);
