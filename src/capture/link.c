@@ -1,4 +1,6 @@
 /* \summary: link layers: Ethernet (802.1Q/QinQ), Linux SLL/SLL2, BSD NULL/LOOP, raw IP */
+#include <stdbool.h>
+
 #include <pcap/dlt.h>
 
 #include "capture/capture.h"
@@ -61,60 +63,38 @@ void
 wt_link_frame(wt_ctx_t *ctx, const uint8_t *data, const wt_pkt_t *pkt)
 {
 	wt_cursor_t c = wt_cur_make(data, pkt->caplen);
-	uint16_t type;
-	uint32_t fam;
+	uint16_t type = 0;
+	uint32_t fam = 0;
+	bool by_family = false;
 
 	switch (pkt->linktype) {
 	case LT_ETHERNET:
 		wt_cur_skip(&c, 12); /* destination and source MAC */
 		type = wt_cur_be16(&c);
-		if (!wt_cur_ok(&c)) {
-			wt_count(ctx, WT_C_LINK_TRUNCATED, 1);
-			return;
-		}
-		ethertype(ctx, type, c, pkt);
-		return;
+		break;
 	case LT_LINUX_SLL:
 		/* packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2) */
 		wt_cur_skip(&c, 14);
 		type = wt_cur_be16(&c);
-		if (!wt_cur_ok(&c)) {
-			wt_count(ctx, WT_C_LINK_TRUNCATED, 1);
-			return;
-		}
-		ethertype(ctx, type, c, pkt);
-		return;
+		break;
 	case LT_LINUX_SLL2:
 		/* protocol(2) reserved(2) ifindex(4) ARPHRD(2) pkttype(1)
 		 * addr len(1) addr(8) */
 		type = wt_cur_be16(&c);
 		wt_cur_skip(&c, 18);
-		if (!wt_cur_ok(&c)) {
-			wt_count(ctx, WT_C_LINK_TRUNCATED, 1);
-			return;
-		}
-		ethertype(ctx, type, c, pkt);
-		return;
+		break;
 	case LT_NULL:
 		/* The family is in the capturing host's byte order: values
 		 * are small, so whichever order gives a small number is it. */
 		fam = wt_cur_le32(&c);
-		if (!wt_cur_ok(&c)) {
-			wt_count(ctx, WT_C_LINK_TRUNCATED, 1);
-			return;
-		}
 		if (fam > 0xffff)
 			fam = (fam >> 24) | ((fam >> 8) & 0xff00);
-		null_family(ctx, fam, c, pkt);
-		return;
+		by_family = true;
+		break;
 	case LT_LOOP:
 		fam = wt_cur_be32(&c);
-		if (!wt_cur_ok(&c)) {
-			wt_count(ctx, WT_C_LINK_TRUNCATED, 1);
-			return;
-		}
-		null_family(ctx, fam, c, pkt);
-		return;
+		by_family = true;
+		break;
 	case LT_RAW:
 	case LT_RAW_LINUX:
 	case LT_RAW_OPENBSD:
@@ -126,4 +106,12 @@ wt_link_frame(wt_ctx_t *ctx, const uint8_t *data, const wt_pkt_t *pkt)
 		wt_count(ctx, WT_C_LINK_UNSUPPORTED, 1);
 		return;
 	}
+	if (!wt_cur_ok(&c)) {
+		wt_count(ctx, WT_C_LINK_TRUNCATED, 1);
+		return;
+	}
+	if (by_family)
+		null_family(ctx, fam, c, pkt);
+	else
+		ethertype(ctx, type, c, pkt);
 }
