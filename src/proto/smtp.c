@@ -302,6 +302,13 @@ text_json(const uint8_t *p, size_t n)
 	return wt_json_bytes(n ? p : (const uint8_t *)"", n);
 }
 
+/* n bytes at off in a buffer that may not exist yet (an empty text). */
+static json_t *
+text_at(const uint8_t *base, size_t off, size_t n)
+{
+	return text_json(n && base ? base + off : NULL, base ? n : 0);
+}
+
 /* Returns the entry (valid until the next one), or NULL past the cap. */
 static smtp_line_t *
 dialogue_add(smtp_t *s, const wt_pkt_t *pkt, wt_dir_t dir, wt_cursor_t text,
@@ -357,7 +364,7 @@ dialogue_json(smtp_t *s)
 		json_t *e = json_object();
 		json_object_set_new(e, "frame", json_integer((json_int_t)l->frame));
 		json_object_set(e, "from", who[l->from_server]);
-		json_object_set_new(e, "text", text_json(s->dtext.p + l->off, l->len));
+		json_object_set_new(e, "text", text_at(s->dtext.p, l->off, l->len));
 		if (l->code >= 0)
 			json_object_set_new(e, "code", json_integer(l->code));
 		if (l->enh_len)
@@ -915,7 +922,7 @@ ext_add(smtp_t *s, size_t line)
 {
 	if (json_array_size(s->extensions) < SMTP_EXT_CAP)
 		json_array_append_new(s->extensions,
-				      text_json(s->rl_text.p + s->rl_off[line], s->rl_len[line]));
+				      text_at(s->rl_text.p, s->rl_off[line], s->rl_len[line]));
 }
 
 /* The text of the last line of the reply (new), or NULL. */
@@ -923,7 +930,7 @@ static json_t *
 reply_text(smtp_t *s)
 {
 	size_t i = s->rl_n - 1;
-	return s->rl_n ? text_json(s->rl_text.p + s->rl_off[i], s->rl_len[i]) : NULL;
+	return s->rl_n ? text_at(s->rl_text.p, s->rl_off[i], s->rl_len[i]) : NULL;
 }
 
 static void
