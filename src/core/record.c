@@ -224,6 +224,17 @@ wt_json_bytes(const uint8_t *p, size_t n)
 	size_t cap = n * 4 + 1;
 	json_t *s;
 
+	/* Most wire text is plain printable ASCII: no escaping, no copy. */
+	{
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (p[i] < 0x20 || p[i] >= 0x7f)
+				break;
+		if (i == n) {
+			s = json_stringn(n ? (const char *)p : "", n);
+			return s ? s : json_null();
+		}
+	}
 	if (cap > sizeof small) {
 		buf = malloc(cap);
 		if (!buf)
