@@ -144,12 +144,13 @@ def rule_encap(ctx, counters):
     does not decode -- a link type (ARCNET, PKTAP, NFLOG, 802.11, PPI ...) or
     a non-IP ethertype (PPPoE, MPLS ...) before the first IP header, an IP
     payload protocol (GRE and ERSPAN, ICMP/ICMPv6 errors quoting a DNS
-    datagram ...), or a tunnel carried in UDP/TCP (VXLAN, Geneve, Teredo,
-    GTP ...).  Accepted only if wiretale's own summary of the file agrees
-    it saw such frames and left them undecoded: link_unsupported or not_ip
-    for a link-level layer, ip_other_proto for an IP payload protocol; a
-    tunnel inside UDP/TCP needs no counter (wiretale sees a plain UDP/TCP
-    flow there, and the inner message is behind the tunnel header).
+    datagram ...), or a protocol carried in UDP/TCP that wraps the DNS
+    message (VXLAN, Geneve, Teredo tunnels; DNS over HTTP/2).  Accepted only
+    if wiretale's own summary of the file agrees it saw such frames and left
+    them undecoded: link_unsupported or not_ip for a link-level layer,
+    ip_other_proto for an IP payload protocol; a wrapper inside UDP/TCP
+    needs no counter (wiretale sees a plain UDP/TCP flow on a port that is
+    not DNS's, and the inner message is behind the wrapper's header).
     Returns the reason, or None."""
     und = undecoded_layer(ctx.get("protocols", ""))
     if und is None:
@@ -160,7 +161,7 @@ def rule_encap(ctx, counters):
     if where == "ip" and counters.get("ip_other_proto", 0) > 0:
         return "behind %s (an IP payload protocol; wiretale counts ip_other_proto frames)" % layer
     if where == "transport":
-        return "tunnelled in %s over UDP/TCP" % layer
+        return "wrapped in %s over UDP/TCP" % layer
     return None
 
 
@@ -726,7 +727,7 @@ def main():
             print("KNOWN %s%s: %d differences: %s" % (f, " frames %s" % sorted(frames) if frames else "",
                                                       known_hits[i], why))
         elif f not in compared:
-            print("KNOWN entry %s not used: the file was not compared (corpus absent?)" % f)
+            print("KNOWN entry %s not used: the file was not compared in this run (corpus absent, or files named by hand)" % f)
         else:
             stale += 1
             print("STALE KNOWN entry %s%s: no such difference any more; remove it: %s"
