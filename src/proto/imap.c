@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "core/record.h"
+#include "proto/dialogue.h"
 #include "proto/dissector.h"
 #include "proto/imf.h"
 #include "wiretale/cursor.h"
@@ -113,17 +114,6 @@ typedef struct imap_out {
 	json_t *mailbox; /* borrowed from "mailboxes" (SELECT/EXAMINE) */
 } imap_out_t;
 
-/*
- * One line of the dialogue, kept compact while the connection lasts; its
- * JSON is made with the record.  The text is in the connection's dtext.
- */
-typedef struct imap_line {
-	uint64_t frame;
-	uint32_t off, len;
-	bool from_server;
-	bool truncated;
-} imap_line_t;
-
 typedef struct imap {
 	wt_ctx_t *ctx;
 	wt_flow_info_t fi;
@@ -157,10 +147,7 @@ typedef struct imap {
 	uint64_t auth_attempts;
 	json_t *selected; /* borrowed: the mailbox selected last */
 
-	imap_line_t *dlg;     /* the dialogue */
-	size_t dlg_n, dlg_cap;
-	uint8_t *dtext;       /* its texts */
-	size_t dtext_len, dtext_cap;
+	wt_dialogue_t dlg;     /* the dialogue */
 	json_t *commands;
 	json_t *messages;
 	json_t *mailboxes;
@@ -531,71 +518,11 @@ unit_reset(imap_unit_t *u)
 
 /* ---- records ---- */
 
-/* Appends a dialogue entry; false when out of memory. */
-static bool
-dlg_push(imap_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const uint8_t *p, size_t n,
-	 bool truncated)
-{
-	imap_line_t *e;
-	if (s->dlg_n == s->dlg_cap) {
-		size_t nc = s->dlg_cap ? s->dlg_cap * 2 : 16;
-		imap_line_t *q = realloc(s->dlg, nc * sizeof *q);
-		if (!q)
-			return false;
-		s->dlg = q;
-		s->dlg_cap = nc;
-	}
-	if (s->dtext_cap - s->dtext_len < n) {
-		size_t nc = s->dtext_cap ? s->dtext_cap : 256;
-		uint8_t *q;
-		while (nc - s->dtext_len < n)
-			nc *= 2;
-		q = realloc(s->dtext, nc);
-		if (!q)
-			return false;
-		s->dtext = q;
-		s->dtext_cap = nc;
-	}
-	if (n)
-		memcpy(s->dtext + s->dtext_len, p, n);
-	e = &s->dlg[s->dlg_n++];
-	e->frame = pkt->frame;
-	e->off = (uint32_t)s->dtext_len;
-	e->len = (uint32_t)n;
-	e->from_server = dir != WT_TO_SERVER;
-	e->truncated = truncated;
-	s->dtext_len += n;
-	return true;
-}
-
-/* The dialogue as the record has it: [{"frame","from","text","truncated"}...]. */
-static json_t *
-dialogue_json(const imap_t *s)
-{
-	json_t *a = json_array(), *who[2];
-	size_t i;
-	who[0] = json_string("client");
-	who[1] = json_string("server");
-	for (i = 0; i < s->dlg_n; i++) {
-		const imap_line_t *l = &s->dlg[i];
-		json_t *e = json_object();
-		json_object_set_new(e, "frame", json_integer((json_int_t)l->frame));
-		json_object_set(e, "from", who[l->from_server]);
-		json_object_set_new(e, "text", wt_json_bytes(l->len ? s->dtext + l->off : (const uint8_t *)"", l->len));
-		if (l->truncated)
-			json_object_set_new(e, "truncated", json_true());
-		json_array_append_new(a, e);
-	}
-	json_decref(who[0]);
-	json_decref(who[1]);
-	return a;
-}
-
 static void
 dialogue_add(imap_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const char *text,
 	     bool truncated)
 {
-	if (s->dlg_n >= IMAP_MAX_DIALOGUE) {
+	if (s->dlg.n >= IMAP_MAX_DIALOGUE) {
 		s->dialogue_dropped++;
 		if (!(s->warned & ONCE_DIALOGUE)) {
 			s->warned |= ONCE_DIALOGUE;
@@ -605,7 +532,7 @@ dialogue_add(imap_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const char *text,
 		}
 		return;
 	}
-	dlg_push(s, pkt, dir, (const uint8_t *)text, strlen(text), truncated);
+	wt_dialogue_push(&s->dlg, pkt, dir, (const uint8_t *)text, strlen(text), truncated);
 }
 
 static void
@@ -1697,7 +1624,7 @@ imap_record(imap_t *s)
 	json_object_set_new(r, "auth_attempts", json_integer((json_int_t)s->auth_attempts));
 	json_object_set_new(r, "capabilities", json_incref(s->capabilities));
 	json_object_set_new(r, "mailboxes", json_incref(s->mailboxes));
-	json_object_set_new(r, "dialogue", dialogue_json(s));
+	json_object_set_new(r, "dialogue", wt_dialogue_json(&s->dlg));
 	json_object_set_new(r, "dialogue_dropped", json_integer((json_int_t)s->dialogue_dropped));
 	json_object_set_new(r, "commands", json_incref(s->commands));
 	json_object_set_new(r, "commands_dropped", json_integer((json_int_t)s->commands_dropped));
@@ -1740,8 +1667,7 @@ imap_close(void *st, wt_end_t why, const wt_pkt_t *last)
 	}
 	wt_emit(s->ctx, imap_record(s));
 	json_decref(s->auth);
-	free(s->dlg);
-	free(s->dtext);
+	wt_dialogue_free(&s->dlg);
 	json_decref(s->commands);
 	json_decref(s->messages);
 	json_decref(s->mailboxes);

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "core/record.h"
+#include "proto/dialogue.h"
 #include "proto/dissector.h"
 #include "proto/imf.h"
 #include "wiretale/cursor.h"
@@ -92,17 +93,6 @@ enum sasl_mech {
 	SASL_OAUTHBEARER
 };
 
-/*
- * One line of the dialogue, kept compact while the connection lasts; its
- * JSON is made with the record.  The text is in the connection's dtext.
- */
-typedef struct pop3_line {
-	uint64_t frame;
-	uint32_t off, len;
-	bool from_server;
-	bool truncated;
-} pop3_line_t;
-
 typedef struct pop3 {
 	wt_ctx_t *ctx;
 	wt_flow_info_t fi;
@@ -137,10 +127,7 @@ typedef struct pop3 {
 	bool auth_pending;
 	uint64_t auth_attempts;
 
-	pop3_line_t *dlg;     /* the dialogue */
-	size_t dlg_n, dlg_cap;
-	uint8_t *dtext;       /* its texts */
-	size_t dtext_len, dtext_cap;
+	wt_dialogue_t dlg;     /* the dialogue */
 	json_t *messages;
 	json_t *capabilities;
 	uint64_t dialogue_dropped;
@@ -337,71 +324,11 @@ auth_end(pop3_t *s, bool ok)
 	s->auth_pending = false;
 }
 
-/* Appends a dialogue entry; false when out of memory. */
-static bool
-dlg_push(pop3_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const uint8_t *p, size_t n,
-	 bool truncated)
-{
-	pop3_line_t *e;
-	if (s->dlg_n == s->dlg_cap) {
-		size_t nc = s->dlg_cap ? s->dlg_cap * 2 : 16;
-		pop3_line_t *q = realloc(s->dlg, nc * sizeof *q);
-		if (!q)
-			return false;
-		s->dlg = q;
-		s->dlg_cap = nc;
-	}
-	if (s->dtext_cap - s->dtext_len < n) {
-		size_t nc = s->dtext_cap ? s->dtext_cap : 256;
-		uint8_t *q;
-		while (nc - s->dtext_len < n)
-			nc *= 2;
-		q = realloc(s->dtext, nc);
-		if (!q)
-			return false;
-		s->dtext = q;
-		s->dtext_cap = nc;
-	}
-	if (n)
-		memcpy(s->dtext + s->dtext_len, p, n);
-	e = &s->dlg[s->dlg_n++];
-	e->frame = pkt->frame;
-	e->off = (uint32_t)s->dtext_len;
-	e->len = (uint32_t)n;
-	e->from_server = dir != WT_TO_SERVER;
-	e->truncated = truncated;
-	s->dtext_len += n;
-	return true;
-}
-
-/* The dialogue as the record has it: [{"frame","from","text","truncated"}...]. */
-static json_t *
-dialogue_json(const pop3_t *s)
-{
-	json_t *a = json_array(), *who[2];
-	size_t i;
-	who[0] = json_string("client");
-	who[1] = json_string("server");
-	for (i = 0; i < s->dlg_n; i++) {
-		const pop3_line_t *l = &s->dlg[i];
-		json_t *e = json_object();
-		json_object_set_new(e, "frame", json_integer((json_int_t)l->frame));
-		json_object_set(e, "from", who[l->from_server]);
-		json_object_set_new(e, "text", wt_json_bytes(l->len ? s->dtext + l->off : (const uint8_t *)"", l->len));
-		if (l->truncated)
-			json_object_set_new(e, "truncated", json_true());
-		json_array_append_new(a, e);
-	}
-	json_decref(who[0]);
-	json_decref(who[1]);
-	return a;
-}
-
 static void
 dialogue_add(pop3_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const uint8_t *p, size_t n,
 	     bool truncated)
 {
-	if (s->dlg_n >= POP3_MAX_DIALOGUE) {
+	if (s->dlg.n >= POP3_MAX_DIALOGUE) {
 		s->dialogue_dropped++;
 		if (!(s->warned & ONCE_DIALOGUE)) {
 			s->warned |= ONCE_DIALOGUE;
@@ -411,7 +338,7 @@ dialogue_add(pop3_t *s, const wt_pkt_t *pkt, wt_dir_t dir, const uint8_t *p, siz
 		}
 		return;
 	}
-	dlg_push(s, pkt, dir, p, n, truncated);
+	wt_dialogue_push(&s->dlg, pkt, dir, p, n, truncated);
 }
 
 static void
@@ -1141,7 +1068,7 @@ pop3_record(pop3_t *s)
 	json_object_set_new(r, "auth", s->auth ? json_incref(s->auth) : json_null());
 	json_object_set_new(r, "auth_attempts", json_integer((json_int_t)s->auth_attempts));
 	json_object_set_new(r, "capabilities", json_incref(s->capabilities));
-	json_object_set_new(r, "dialogue", dialogue_json(s));
+	json_object_set_new(r, "dialogue", wt_dialogue_json(&s->dlg));
 	json_object_set_new(r, "dialogue_dropped", json_integer((json_int_t)s->dialogue_dropped));
 	json_object_set_new(r, "messages", json_incref(s->messages));
 	json_object_set_new(r, "messages_dropped", json_integer((json_int_t)s->messages_dropped));
@@ -1161,8 +1088,7 @@ pop3_close(void *st, wt_end_t why, const wt_pkt_t *last)
 		msg_end(s, NULL, false); /* the connection ended inside it */
 	wt_emit(s->ctx, pop3_record(s));
 	json_decref(s->auth);
-	free(s->dlg);
-	free(s->dtext);
+	wt_dialogue_free(&s->dlg);
 	json_decref(s->messages);
 	json_decref(s->capabilities);
 	free(s);
